@@ -5,7 +5,25 @@
 //! the clock or the random number generator by itself. Callers pass `now` and randomness in,
 //! and carry out what it asks for. The same code runs in the server and, compiled to
 //! wasm32, in the browser.
+//!
+//! - [`record`]: one Automerge document per record, with `type` and `schema` at its root;
+//!   create, load (lenient, upgrading older schemas), edit minimally, save.
+//! - One module per record type: [`order`] (production side and commercial side),
+//!   [`purchase_order`], [`inspection`], [`stock_count`], [`shipment`], [`approval`]. Each
+//!   holds its schema, its operations and its derived values.
+//! - [`aql`]: ISO 2859-1 single sampling, Tables 1 and 2-A.
+//! - [`protocol`]: the automerge-repo sync protocol v1.
+//! - [`common`]: time, money, lenient numbers, photos, sign-offs, limits.
 
+pub mod approval;
 pub mod aql;
 pub mod common;
+pub mod inspection;
+pub mod order;
 pub mod protocol;
+pub mod purchase_order;
+pub mod record;
+pub mod shipment;
+pub mod stock_count;
+
+pub use record::{Record, RecordError, RecordType};
