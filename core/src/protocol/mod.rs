@@ -1,1 +1,18 @@
 //! The automerge-repo sync protocol v1.
+//!
+//! * [`ids`]: the identifiers messages carry ([`DocumentId`], [`PeerId`], [`StorageId`],
+//!   [`SessionId`]).
+//! * [`wire`]: the codec between one binary WebSocket frame and one [`Message`]
+//!   ([`decode`], [`encode`]), with its limits ([`FRAME_BYTES_MAX`] and friends).
+//!
+//! Like the rest of the core this does no IO: the caller reads frames from its socket and
+//! hands them in, and sends the bytes it gets back.
+
+pub mod ids;
+pub mod wire;
+
+pub use ids::{DocumentId, DocumentIdError, PeerId, SessionId, StorageId};
+pub use wire::{
+    ARRAY_ITEMS_MAX, DEPTH_MAX, FRAME_BYTES_MAX, Message, PROTOCOL_VERSION, PeerMetadata,
+    RemoteHeads, TEXT_BYTES_MAX, WireError, decode, decode_with_max, encode,
+};
