@@ -298,3 +298,80 @@ pub fn derive(req: &ApprovalRequest) -> ApprovalDerived {
         waiting_for_role: None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::actor_from_bytes;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn request() -> Record {
+        let new = NewApproval {
+            kind: ApprovalKind::CustomerCredit,
+            subject: "Credit line for ACME".into(),
+            steps: vec![("sales_manager".into(), 3), ("general_manager".into(), 3)],
+            ..NewApproval::default()
+        };
+        create(
+            &new,
+            actor_from_bytes(&[8; 16]),
+            &EditContext::new("sales1", 1),
+        )
+        .unwrap()
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn steps_in_order_by_role() {
+        let mut r = request();
+        let c = |u: &str| EditContext::new(u, 2);
+        assert!(
+            decide(&mut r, "s2", true, "", &["general_manager"], &c("gm")).is_err(),
+            "not its turn"
+        );
+        assert!(
+            decide(&mut r, "s1", true, "", &["sales"], &c("x")).is_err(),
+            "wrong role"
+        );
+        decide(&mut r, "s1", true, "", &["sales_manager"], &c("sm")).unwrap();
+        let d = derive(&r.read().unwrap());
+        assert_eq!(
+            (d.status, d.current_step.as_deref()),
+            (ApprovalStatus::Pending, Some("s2"))
+        );
+        assert!(
+            decide(&mut r, "s2", false, "", &["general_manager"], &c("gm")).is_err(),
+            "a rejection needs a comment"
+        );
+        decide(&mut r, "s2", true, "ok", &["general_manager"], &c("gm")).unwrap();
+        assert_eq!(derive(&r.read().unwrap()).status, ApprovalStatus::Approved);
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn concurrent_yes_and_no_merge_to_no() {
+        let mut a = request();
+        let mut b = Record::load(&a.save(), actor_from_bytes(&[9; 16])).unwrap();
+        decide(
+            &mut a,
+            "s1",
+            true,
+            "",
+            &["sales_manager"],
+            &EditContext::new("sm1", 2),
+        )
+        .unwrap();
+        decide(
+            &mut b,
+            "s1",
+            false,
+            "customer overdue",
+            &["sales_manager"],
+            &EditContext::new("sm2", 2),
+        )
+        .unwrap();
+        a.merge(&mut b).unwrap();
+        b.merge(&mut a).unwrap();
+        let (da, db) = (derive(&a.read().unwrap()), derive(&b.read().unwrap()));
+        assert_eq!(da, db);
+        assert_eq!(da.status, ApprovalStatus::Rejected);
+    }
+}

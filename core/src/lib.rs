@@ -14,16 +14,21 @@
 //! - [`aql`]: ISO 2859-1 single sampling, Tables 1 and 2-A.
 //! - [`protocol`]: the automerge-repo sync protocol v1.
 //! - [`common`]: time, money, lenient numbers, photos, sign-offs, limits.
+//! - [`ops`]: one entry point to apply an operation to, or view, a record of any type.
+//! - `wasm` (feature `wasm`): the wasm-bindgen bindings for the PWA.
 
 pub mod approval;
 pub mod aql;
 pub mod common;
 pub mod inspection;
+pub mod ops;
 pub mod order;
 pub mod protocol;
 pub mod purchase_order;
 pub mod record;
 pub mod shipment;
 pub mod stock_count;
+#[cfg(feature = "wasm")]
+pub mod wasm;
 
 pub use record::{Record, RecordError, RecordType};

@@ -837,3 +837,305 @@ pub fn view(record: &Record) -> Result<ShipmentView, RecordError> {
         derived,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::actor_from_bytes;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn ctx(user: &str) -> EditContext {
+        EditContext::new(user, 5_000)
+    }
+
+    fn check() -> Record {
+        let mut lines = BTreeMap::new();
+        lines.insert(
+            "p1".to_string(),
+            NewPackingLine {
+                po_no: "PO-1".into(),
+                style_no: "ST-1".into(),
+                cartons_expected: 10,
+                qty_per_carton: 12,
+                shipping_mark: "ACME / NEW YORK".into(),
+                ..NewPackingLine::default()
+            },
+        );
+        lines.insert(
+            "p2".to_string(),
+            NewPackingLine {
+                po_no: "PO-2".into(),
+                style_no: "ST-2".into(),
+                cartons_expected: 5,
+                ..NewPackingLine::default()
+            },
+        );
+        let new = NewShipmentCheck {
+            title: "Container 1".into(),
+            booking_no: "BK-1".into(),
+            assignees: vec!["dock1".into()],
+            lines,
+            ..NewShipmentCheck::default()
+        };
+        create(&new, actor_from_bytes(&[5; 16]), &ctx("merch")).unwrap()
+    }
+
+    fn op(r: &mut Record, user: &str, o: ShipmentOp) {
+        apply(r, &o, &ctx(user)).unwrap();
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn cartons_against_packing_list() {
+        let mut r = check();
+        op(
+            &mut r,
+            "dock1",
+            ShipmentOp::TallyCartons {
+                line: "p1".into(),
+                delta: 8,
+            },
+        );
+        op(
+            &mut r,
+            "dock1",
+            ShipmentOp::TallyCartons {
+                line: "p2".into(),
+                delta: 6,
+            },
+        );
+        let d = view(&r).unwrap().derived;
+        assert_eq!(d.lines["p1"].missing, 2);
+        assert_eq!(d.lines["p2"].extra, 1);
+        assert_eq!((d.missing, d.extra), (2, 1));
+        assert_eq!(d.derived_verdict, Verdict::Fail);
+        assert_eq!(d.status, "loading");
+        op(
+            &mut r,
+            "dock1",
+            ShipmentOp::TallyCartons {
+                line: "p1".into(),
+                delta: 2,
+            },
+        );
+        op(
+            &mut r,
+            "dock1",
+            ShipmentOp::TallyCartons {
+                line: "p2".into(),
+                delta: -1,
+            },
+        );
+        let d = view(&r).unwrap().derived;
+        assert_eq!((d.missing, d.extra), (0, 0));
+        assert_eq!(
+            d.derived_verdict,
+            Verdict::Pending,
+            "marks, container and seal still open"
+        );
+        assert_eq!(d.open_items.len(), 4);
+        op(
+            &mut r,
+            "dock1",
+            ShipmentOp::AddExtra {
+                id: "x1".into(),
+                po_no: "PO-9".into(),
+                style_no: String::new(),
+                note: "not ours".into(),
+                count: 2,
+            },
+        );
+        let d = view(&r).unwrap().derived;
+        assert_eq!(
+            (d.unlisted, d.extra, d.derived_verdict),
+            (2, 2, Verdict::Fail)
+        );
+        op(
+            &mut r,
+            "dock1",
+            ShipmentOp::TallyExtra {
+                id: "x1".into(),
+                delta: -2,
+            },
+        );
+        for l in ["p1", "p2"] {
+            op(&mut r, "dock1", ShipmentOp::VerifyMark { line: l.into() });
+        }
+        op(
+            &mut r,
+            "dock1",
+            ShipmentOp::SetText {
+                field: ShipmentField::ContainerNo,
+                value: "MSKU1234567".into(),
+            },
+        );
+        assert!(
+            apply(
+                &mut r,
+                &ShipmentOp::SignOff {
+                    name: "Wang".into(),
+                    signature_sha256: String::new()
+                },
+                &ctx("dock1")
+            )
+            .is_err(),
+            "seal number missing"
+        );
+        op(
+            &mut r,
+            "dock1",
+            ShipmentOp::SetText {
+                field: ShipmentField::SealNo,
+                value: "SEAL-778".into(),
+            },
+        );
+        assert_eq!(view(&r).unwrap().derived.derived_verdict, Verdict::Pass);
+        op(
+            &mut r,
+            "dock1",
+            ShipmentOp::SignOff {
+                name: "Wang".into(),
+                signature_sha256: String::new(),
+            },
+        );
+        assert!(matches!(
+            apply(
+                &mut r,
+                &ShipmentOp::TallyCartons {
+                    line: "p1".into(),
+                    delta: 1
+                },
+                &ctx("dock1")
+            ),
+            Err(RecordError::NotAllowed(_))
+        ));
+        op(
+            &mut r,
+            "merch",
+            ShipmentOp::SetCustoms {
+                declaration_no: "D-1".into(),
+                cleared_at_ms: 9,
+            },
+        );
+        op(
+            &mut r,
+            "merch",
+            ShipmentOp::ConfirmDelivery {
+                confirmed_at_ms: 10,
+                feedback: "all good".into(),
+            },
+        );
+        assert_eq!(view(&r).unwrap().derived.status, "delivered");
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn limits_and_override() {
+        let mut r = check();
+        assert!(
+            apply(
+                &mut r,
+                &ShipmentOp::TallyCartons {
+                    line: "p1".into(),
+                    delta: -1
+                },
+                &ctx("d")
+            )
+            .is_err()
+        );
+        assert!(
+            apply(
+                &mut r,
+                &ShipmentOp::TallyCartons {
+                    line: "p1".into(),
+                    delta: CARTONS_MAX + 1
+                },
+                &ctx("d")
+            )
+            .is_err()
+        );
+        op(
+            &mut r,
+            "d",
+            ShipmentOp::TallyCartons {
+                line: "p1".into(),
+                delta: CARTONS_MAX,
+            },
+        );
+        assert!(
+            apply(
+                &mut r,
+                &ShipmentOp::OverrideVerdict {
+                    verdict: Verdict::Pass,
+                    reason: String::new()
+                },
+                &ctx("m")
+            )
+            .is_err()
+        );
+        op(
+            &mut r,
+            "m",
+            ShipmentOp::OverrideVerdict {
+                verdict: Verdict::Pass,
+                reason: "customer accepts short shipment".into(),
+            },
+        );
+        let d = view(&r).unwrap().derived;
+        assert_eq!(
+            (d.verdict, d.derived_verdict, d.overridden),
+            (Verdict::Pass, Verdict::Fail, true)
+        );
+        let bad_line = ShipmentOp::AddLine {
+            id: "p3".into(),
+            line: NewPackingLine::default(),
+        };
+        assert!(
+            apply(&mut r, &bad_line, &ctx("m")).is_err(),
+            "needs a PO or style"
+        );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn concurrent_tallies_add_up() {
+        let mut a = check();
+        let mut b = Record::load(&a.save(), actor_from_bytes(&[6; 16])).unwrap();
+        op(
+            &mut a,
+            "dock1",
+            ShipmentOp::TallyCartons {
+                line: "p1".into(),
+                delta: 4,
+            },
+        );
+        op(
+            &mut b,
+            "dock2",
+            ShipmentOp::TallyCartons {
+                line: "p1".into(),
+                delta: 6,
+            },
+        );
+        op(
+            &mut a,
+            "dock1",
+            ShipmentOp::SetText {
+                field: ShipmentField::ContainerNo,
+                value: "C1".into(),
+            },
+        );
+        op(
+            &mut b,
+            "dock2",
+            ShipmentOp::SetText {
+                field: ShipmentField::SealNo,
+                value: "S1".into(),
+            },
+        );
+        a.merge(&mut b).unwrap();
+        let v = view(&a).unwrap();
+        assert_eq!(v.derived.lines["p1"].loaded, 10);
+        assert_eq!(
+            (v.record.container_no.as_str(), v.record.seal_no.as_str()),
+            ("C1", "S1")
+        );
+    }
+}

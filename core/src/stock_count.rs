@@ -646,3 +646,316 @@ pub fn view(record: &Record, viewer: &str, office: bool) -> Result<StockCountVie
         expected_hidden,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::actor_from_bytes;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn ctx(user: &str) -> EditContext {
+        EditContext::new(user, 1_000)
+    }
+
+    fn sheet(blind: bool, threshold_qty: Option<i64>, threshold_pct: Option<f64>) -> Record {
+        let mut lines = BTreeMap::new();
+        for (id, loc, sku, expected) in [
+            ("l1", "A-01", "SKU-1", 100),
+            ("l2", "A-02", "SKU-2", 50),
+            ("l3", "B-01", "SKU-3", 0),
+        ] {
+            lines.insert(
+                id.to_string(),
+                NewLine {
+                    location: loc.into(),
+                    sku: sku.into(),
+                    expected,
+                    safety_stock: 20,
+                    ..NewLine::default()
+                },
+            );
+        }
+        let new = NewStockCount {
+            title: "Monthly count".into(),
+            warehouse: "WH-1".into(),
+            blind,
+            threshold_qty,
+            threshold_pct,
+            assignees: vec!["clerk1".into(), "clerk2".into()],
+            lines,
+            ..NewStockCount::default()
+        };
+        create(&new, actor_from_bytes(&[9; 16]), &ctx("office")).unwrap()
+    }
+
+    fn set(r: &mut Record, user: &str, line: &str, qty: i64) {
+        apply(
+            r,
+            &StockCountOp::SetCount {
+                line: line.into(),
+                qty,
+            },
+            &ctx(user),
+        )
+        .unwrap();
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn totals_sum_over_counters_and_own_entry_is_replaced() {
+        let mut r = sheet(false, Some(0), None);
+        set(&mut r, "clerk1", "l1", 60);
+        set(&mut r, "clerk2", "l1", 40);
+        set(&mut r, "clerk1", "l1", 61); // a correction replaces only clerk1's own entry
+        let v = view(&r, "clerk1", false).unwrap();
+        let l1 = &v.derived.lines["l1"];
+        assert_eq!(l1.total, Some(101));
+        assert_eq!(l1.counters, 2);
+        assert_eq!(l1.variance, Some(1));
+        assert!(l1.recount, "threshold 0: any variance flags");
+        assert_eq!(v.derived.uncounted, 2);
+        assert_eq!(v.derived.status, "counting");
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn thresholds_by_quantity_and_percentage() {
+        let t = |qty: Option<i64>, pct: Option<f64>| RecountThreshold {
+            qty: qty.map(Int),
+            pct: pct.map(Decimal),
+        };
+        let line = |expected: i64, counted: i64| {
+            let mut l = CountLine {
+                expected: Int(expected),
+                round: Int(1),
+                ..CountLine::default()
+            };
+            l.entries.insert(
+                entry_key(1, "c"),
+                CountEntry {
+                    qty: Int(counted),
+                    round: Int(1),
+                    ..CountEntry::default()
+                },
+            );
+            l
+        };
+        // Quantity: flagged when |variance| is greater than the threshold, not equal.
+        assert!(!derive_line(&line(100, 105), &t(Some(5), None)).recount);
+        assert!(derive_line(&line(100, 106), &t(Some(5), None)).recount);
+        assert!(derive_line(&line(100, 94), &t(Some(5), None)).recount);
+        // Percentage of expected.
+        assert!(!derive_line(&line(200, 210), &t(None, Some(5.0))).recount);
+        assert!(derive_line(&line(200, 211), &t(None, Some(5.0))).recount);
+        assert_eq!(
+            derive_line(&line(200, 190), &t(None, Some(5.0))).variance_pct,
+            Some(-5.0)
+        );
+        // Against expected 0, any variance exceeds a percentage threshold.
+        assert!(derive_line(&line(0, 1), &t(None, Some(50.0))).recount);
+        assert!(!derive_line(&line(0, 0), &t(None, Some(50.0))).recount);
+        // Either threshold flags.
+        assert!(derive_line(&line(1000, 1011), &t(Some(10), Some(50.0))).recount);
+        // No threshold set: never flagged.
+        assert!(!derive_line(&line(100, 1), &t(None, None)).recount);
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn recount_starts_a_new_round() {
+        let mut r = sheet(false, Some(2), None);
+        set(&mut r, "clerk1", "l2", 40);
+        assert!(view(&r, "office", true).unwrap().derived.lines["l2"].recount);
+        apply(
+            &mut r,
+            &StockCountOp::RequestRecount { line: "l2".into() },
+            &ctx("office"),
+        )
+        .unwrap();
+        let v = view(&r, "office", true).unwrap();
+        let l2 = &v.derived.lines["l2"];
+        assert!(l2.recount_pending);
+        assert!(!l2.recount);
+        assert_eq!(l2.total, Some(40), "the last counted round still shows");
+        set(&mut r, "clerk2", "l2", 49);
+        let l2 = view(&r, "office", true).unwrap().derived.lines["l2"].clone();
+        assert_eq!(
+            (l2.counted_round, l2.total, l2.variance, l2.recount),
+            (Some(2), Some(49), Some(-1), false)
+        );
+        for _ in 2..ROUNDS_MAX {
+            apply(
+                &mut r,
+                &StockCountOp::RequestRecount { line: "l2".into() },
+                &ctx("office"),
+            )
+            .unwrap();
+        }
+        assert!(
+            apply(
+                &mut r,
+                &StockCountOp::RequestRecount { line: "l2".into() },
+                &ctx("office")
+            )
+            .is_err()
+        );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn blind_mode_hides_expected_until_submitted() {
+        let mut r = sheet(true, Some(0), None);
+        set(&mut r, "clerk1", "l1", 90);
+        let v = view(&r, "clerk1", false).unwrap();
+        assert!(v.expected_hidden);
+        assert_eq!(v.record.lines["l1"].expected.0, 0);
+        assert_eq!(v.derived.lines["l1"].variance, None);
+        assert_eq!(v.derived.lines["l1"].total, Some(90));
+        let office = view(&r, "boss", true).unwrap();
+        assert!(!office.expected_hidden);
+        assert_eq!(office.derived.lines["l1"].variance, Some(-10));
+        apply(&mut r, &StockCountOp::Submit, &ctx("clerk1")).unwrap();
+        let v = view(&r, "clerk1", false).unwrap();
+        assert!(!v.expected_hidden);
+        assert_eq!(v.record.lines["l1"].expected.0, 100);
+        // Another clerk who has not submitted still counts blind.
+        assert!(view(&r, "clerk2", false).unwrap().expected_hidden);
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn approval_needs_complete_count_within_threshold_and_then_locks() {
+        let mut r = sheet(false, Some(5), None);
+        let approve = StockCountOp::Approve {
+            note: String::new(),
+        };
+        match apply(&mut r, &approve, &ctx("boss")).unwrap_err() {
+            RecordError::Invalid(p) => assert_eq!(p.len(), 2, "{p:?}"), // nobody submitted; 3 uncounted
+            e => panic!("{e}"),
+        }
+        set(&mut r, "clerk1", "l1", 100);
+        set(&mut r, "clerk1", "l2", 30);
+        set(&mut r, "clerk1", "l3", 0);
+        apply(&mut r, &StockCountOp::Submit, &ctx("clerk1")).unwrap();
+        assert!(
+            apply(&mut r, &approve, &ctx("boss")).is_err(),
+            "l2 is over the threshold"
+        );
+        apply(
+            &mut r,
+            &StockCountOp::RequestRecount { line: "l2".into() },
+            &ctx("boss"),
+        )
+        .unwrap();
+        set(&mut r, "clerk2", "l2", 48);
+        apply(&mut r, &approve, &ctx("boss")).unwrap();
+        let v = view(&r, "boss", true).unwrap();
+        assert_eq!(v.derived.status, "approved");
+        assert_eq!(v.derived.net_variance, -2);
+        assert!(matches!(
+            apply(
+                &mut r,
+                &StockCountOp::SetCount {
+                    line: "l1".into(),
+                    qty: 1
+                },
+                &ctx("clerk1")
+            ),
+            Err(RecordError::NotAllowed(_))
+        ));
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn limits_and_bad_input() {
+        let mut r = sheet(false, None, None);
+        assert!(
+            apply(
+                &mut r,
+                &StockCountOp::SetCount {
+                    line: "l1".into(),
+                    qty: -1
+                },
+                &ctx("c")
+            )
+            .is_err()
+        );
+        assert!(
+            apply(
+                &mut r,
+                &StockCountOp::SetCount {
+                    line: "l1".into(),
+                    qty: COUNT_QTY_MAX + 1
+                },
+                &ctx("c")
+            )
+            .is_err()
+        );
+        apply(
+            &mut r,
+            &StockCountOp::SetCount {
+                line: "l1".into(),
+                qty: COUNT_QTY_MAX,
+            },
+            &ctx("c"),
+        )
+        .unwrap();
+        assert!(
+            apply(
+                &mut r,
+                &StockCountOp::SetCount {
+                    line: "zz".into(),
+                    qty: 1
+                },
+                &ctx("c")
+            )
+            .is_err()
+        );
+        assert!(
+            apply(
+                &mut r,
+                &StockCountOp::SetThreshold {
+                    qty: Some(-1),
+                    pct: Some(f64::NAN)
+                },
+                &ctx("c")
+            )
+            .is_err()
+        );
+        let no_sku = StockCountOp::AddLine {
+            id: "l9".into(),
+            line: NewLine::default(),
+        };
+        assert!(apply(&mut r, &no_sku, &ctx("c")).is_err());
+        let found = StockCountOp::AddLine {
+            id: "l9".into(),
+            line: NewLine {
+                sku: "SKU-9".into(),
+                location: "C-1".into(),
+                ..NewLine::default()
+            },
+        };
+        apply(&mut r, &found, &ctx("c")).unwrap();
+        let v = view(&r, "c", false).unwrap();
+        assert!(v.derived.lines.contains_key("l9"));
+        assert!(v.derived.lines["l1"].total.is_some());
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn concurrent_counts_of_the_same_line_all_survive() {
+        let mut a = sheet(false, Some(0), None);
+        let mut b = Record::load(&a.save(), actor_from_bytes(&[10; 16])).unwrap();
+        set(&mut a, "clerk1", "l1", 70);
+        set(&mut b, "clerk2", "l1", 30);
+        apply(&mut b, &StockCountOp::Submit, &ctx("clerk2")).unwrap();
+        a.merge(&mut b).unwrap();
+        let v = view(&a, "office", true).unwrap();
+        assert_eq!(v.derived.lines["l1"].total, Some(100));
+        assert_eq!(v.derived.lines["l1"].variance, Some(0));
+        assert!(v.record.submissions.contains_key("clerk2"));
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn safety_stock() {
+        let mut r = sheet(false, None, None);
+        set(&mut r, "c", "l1", 19);
+        set(&mut r, "c", "l2", 20);
+        let v = view(&r, "c", false).unwrap();
+        assert!(v.derived.lines["l1"].below_safety_stock);
+        assert!(!v.derived.lines["l2"].below_safety_stock);
+    }
+}
