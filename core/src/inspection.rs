@@ -273,9 +273,9 @@ impl StoredAqlSettings {
                 },
             }
         };
-        let critical = class("critical", &self.critical, defaults.critical.clone());
-        let major = class("major", &self.major, defaults.major.clone());
-        let minor = class("minor", &self.minor, defaults.minor.clone());
+        let critical = class("critical", &self.critical, defaults.critical);
+        let major = class("major", &self.major, defaults.major);
+        let minor = class("minor", &self.minor, defaults.minor);
         let sample_size_rule = match self.sample_size_rule.as_str() {
             "" => defaults.sample_size_rule,
             "largest_for_all" => aql::SampleSizeRule::LargestForAll,
@@ -455,7 +455,7 @@ pub fn create(
         check_point(&mut problems, id, point);
     }
     problems_to_result(problems)?;
-    let settings = new.aql.clone().unwrap_or_default();
+    let settings = new.aql.unwrap_or_default();
     let initial = Inspection {
         record_type: RecordType::Inspection,
         title: new.title.clone(),

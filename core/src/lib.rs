@@ -17,6 +17,7 @@
 //! - [`ops`]: one entry point to apply an operation to, or view, a record of any type.
 //! - `wasm` (feature `wasm`): the wasm-bindgen bindings for the PWA.
 
+pub mod access;
 pub mod approval;
 pub mod aql;
 pub mod common;

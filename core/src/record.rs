@@ -183,20 +183,26 @@ impl Record {
             return Err(RecordError::TooLarge(bytes.len()));
         }
         let doc = AutoCommit::load(bytes)?.with_actor(actor);
-        Self::from_doc(doc)
+        Self::from_doc(doc).map_err(|b| b.1)
     }
 
-    /// Wraps a document that is already in memory (e.g. synced in), checking its type.
-    pub fn from_doc(doc: AutoCommit) -> Result<Self, RecordError> {
-        let record_type = read_type(&doc).ok_or(RecordError::NoType)?;
+    /// Wraps a document that is already in memory (e.g. synced in), checking its type. On
+    /// error the document is handed back.
+    pub fn from_doc(doc: AutoCommit) -> Result<Self, Box<(AutoCommit, RecordError)>> {
+        let Some(record_type) = read_type(&doc) else {
+            return Err(Box::new((doc, RecordError::NoType)));
+        };
         let schema = read_schema(&doc);
         let supported = record_type.current_schema();
         if schema > supported {
-            return Err(RecordError::SchemaTooNew {
-                record_type,
-                found: schema,
-                supported,
-            });
+            return Err(Box::new((
+                doc,
+                RecordError::SchemaTooNew {
+                    record_type,
+                    found: schema,
+                    supported,
+                },
+            )));
         }
         Ok(Record { doc, record_type })
     }
@@ -360,6 +366,12 @@ pub fn read_type<D: ReadDoc>(doc: &D) -> Option<RecordType> {
         },
         _ => None,
     }
+}
+
+/// The header of a document that reads as a record.
+pub fn read_header<D: ReadDoc + autosurgeon::ReadDoc>(doc: &D) -> Option<RecordHeader> {
+    read_type(doc)?;
+    autosurgeon::hydrate(doc).ok()
 }
 
 /// The schema version at a document's root (0 when missing).

@@ -8,6 +8,8 @@
 //! Like the rest of the core this does no IO: the caller reads frames from its socket and
 //! hands them in, and sends the bytes it gets back.
 
+pub mod client;
+pub mod hub;
 pub mod ids;
 pub mod wire;
 

@@ -1,0 +1,515 @@
+//! Who may read and write which record (DESIGN.md §3), and the check every incoming change
+//! set passes before the server merges it. Pure: the server and the client run the same
+//! rules, so an honest device never produces a change the server rejects.
+//!
+//! Reading is decided per record from its header: role, assignees, factory and warehouse.
+//! Writing is decided per changed path: a change set may only touch what the user's role
+//! may write in that record type, never the scope fields unless the user works in the
+//! office, and per-person entries (a clerk's count, a submission, an approval decision) only
+//! under the user's own name.
+
+use std::collections::BTreeSet;
+
+use automerge::{AutoCommit, ChangeHash, Patch, PatchAction, Prop};
+use serde::{Deserialize, Serialize};
+
+use crate::common::Problem;
+use crate::record::{Record, RecordHeader, RecordType, read_schema, read_type};
+use crate::{approval, inspection, order, purchase_order, shipment, stock_count};
+
+crate::common::string_enum! {
+    /// A user's role (DESIGN.md §3).
+    pub enum Role (Factory) {
+        /// Manages users; reads and writes everything.
+        Admin = "admin",
+        /// 跟单员: owns orders end to end.
+        Merchandiser = "merchandiser",
+        /// 业务员: hands orders over, talks to customers.
+        Sales = "sales",
+        /// 验货员: performs inspections.
+        Qc = "qc",
+        /// 仓管员: counts stock.
+        Warehouse = "warehouse",
+        /// 出货/装柜: checks container loading.
+        Shipping = "shipping",
+        /// 经理/总经理: signs off reviews and approvals.
+        Approver = "approver",
+        /// A supplier factory's user: reads its own orders and POs.
+        Factory = "factory",
+    }
+}
+
+impl Role {
+    /// Roles that work in the office: they create and assign records and may change scope.
+    pub fn is_office(self) -> bool {
+        matches!(
+            self,
+            Role::Admin | Role::Merchandiser | Role::Sales | Role::Approver
+        )
+    }
+}
+
+/// The user a connection or request acts for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Principal {
+    /// Username.
+    pub user: String,
+    /// Role.
+    pub role: Role,
+    /// The factory a factory user belongs to.
+    #[serde(default)]
+    pub factory: Option<String>,
+    /// The warehouse a warehouse clerk belongs to.
+    #[serde(default)]
+    pub warehouse: Option<String>,
+}
+
+/// What a principal may do with one record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Access {
+    /// Nothing: the record does not exist for them.
+    None,
+    /// Read only: their changes are never merged.
+    Read,
+    /// Read and write (within [`check_write`]).
+    Write,
+}
+
+/// What `p` may do with the record whose header is `h`.
+pub fn record_access(p: &Principal, h: &RecordHeader) -> Access {
+    let assigned = h.assignees.get(&p.user).copied().unwrap_or(false);
+    let own_factory = p
+        .factory
+        .as_deref()
+        .is_some_and(|f| !f.is_empty() && f == h.factory);
+    let own_warehouse = p
+        .warehouse
+        .as_deref()
+        .is_some_and(|w| !w.is_empty() && w == h.warehouse);
+    let creator = h.created_by == p.user;
+    use RecordType as T;
+    match (p.role, h.record_type) {
+        (_, T::UserIndex | T::Unknown) => Access::None,
+        (Role::Admin, _) => Access::Write,
+        (Role::Merchandiser | Role::Sales, _) => Access::Write,
+        (Role::Approver, _) => Access::Write,
+        (Role::Qc, T::Inspection) if assigned || creator => Access::Write,
+        (Role::Qc, T::Order | T::PurchaseOrder) if assigned => Access::Read,
+        (Role::Warehouse, T::StockCount) if assigned || creator || own_warehouse => Access::Write,
+        (Role::Warehouse | Role::Shipping, T::ShipmentCheck) if assigned || creator => {
+            Access::Write
+        }
+        (Role::Factory, T::Order | T::PurchaseOrder | T::Inspection) if own_factory => Access::Read,
+        _ => Access::None,
+    }
+}
+
+/// Whether `p` may create a record of type `t` (the header of the new record is checked by
+/// [`check_write`] as for any change).
+pub fn may_create(p: &Principal, t: RecordType) -> bool {
+    match p.role {
+        Role::Admin | Role::Merchandiser | Role::Sales | Role::Approver => {
+            !matches!(t, RecordType::UserIndex | RecordType::Unknown)
+        }
+        Role::Qc => t == RecordType::Inspection,
+        Role::Warehouse => matches!(t, RecordType::StockCount | RecordType::ShipmentCheck),
+        Role::Shipping => t == RecordType::ShipmentCheck,
+        Role::Factory => false,
+    }
+}
+
+/// Root keys only office roles may change: the record's identity and scope.
+const PROTECTED_KEYS: &[&str] = &[
+    "type",
+    "created_by",
+    "created_at_ms",
+    "assignees",
+    "factory",
+    "warehouse",
+];
+
+/// One changed place in a document: the path of map keys from the root, ending with the
+/// key that was put, deleted or incremented.
+pub type ChangedPath = Vec<String>;
+
+/// The paths a set of changes touched, from before to after.
+pub fn changed_paths(
+    doc: &mut AutoCommit,
+    before: &[ChangeHash],
+    after: &[ChangeHash],
+) -> Vec<ChangedPath> {
+    let patches = doc.diff(before, after);
+    patches.iter().flat_map(patch_paths).collect()
+}
+
+fn prop_str(p: &Prop) -> String {
+    match p {
+        Prop::Map(k) => k.to_string(),
+        Prop::Seq(i) => i.to_string(),
+    }
+}
+
+fn patch_paths(patch: &Patch) -> Vec<ChangedPath> {
+    let base: Vec<String> = patch.path.iter().map(|(_, p)| prop_str(p)).collect();
+    let with = |k: String| {
+        let mut p = base.clone();
+        p.push(k);
+        p
+    };
+    match &patch.action {
+        PatchAction::PutMap { key, .. } | PatchAction::DeleteMap { key } => {
+            vec![with(key.to_string())]
+        }
+        PatchAction::Increment { prop, .. } => vec![with(prop_str(prop))],
+        PatchAction::PutSeq { index, .. } => vec![with(index.to_string())],
+        // Edits inside lists, text and marks: the object itself is the changed place.
+        _ => vec![base],
+    }
+}
+
+/// Checks a change set that `p` wants merged into a record: `before` is the server's
+/// record, `after` a copy with the changes applied, `paths` what they touched. Returns
+/// every problem found.
+pub fn check_write(
+    p: &Principal,
+    before: Option<&RecordHeader>,
+    after: &Record,
+    paths: &[ChangedPath],
+) -> Result<(), Vec<Problem>> {
+    let mut problems = Vec::new();
+    let after_header = match after.header() {
+        Ok(h) => h,
+        Err(e) => {
+            return Err(vec![Problem::new(
+                "record",
+                format!("does not read as a record: {e}"),
+            )]);
+        }
+    };
+    // The access decision is taken on the record as it was (or, for a new record, as the
+    // creator made it): a change cannot grant itself access.
+    match before {
+        Some(b) => {
+            if record_access(p, b) != Access::Write {
+                problems.push(Problem::new("record", "you may not change this record"));
+            }
+            if b.record_type != after_header.record_type {
+                problems.push(Problem::new("type", "a record's type never changes"));
+            }
+        }
+        None => {
+            if !may_create(p, after_header.record_type) {
+                problems.push(Problem::new(
+                    "type",
+                    format!(
+                        "your role may not create {} records",
+                        after_header.record_type
+                    ),
+                ));
+            }
+            if after_header.created_by != p.user {
+                problems.push(Problem::new("created_by", "must be the creating user"));
+            }
+            if record_access(p, &after_header) != Access::Write {
+                problems.push(Problem::new(
+                    "record",
+                    "the new record is outside your scope",
+                ));
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    if read_schema(after.doc()) > after.record_type().current_schema() {
+        problems.push(Problem::new("schema", "is newer than this server reads"));
+    }
+    if read_type(after.doc()).is_none() {
+        problems.push(Problem::new("type", "is missing or unknown"));
+    }
+    let office = p.role.is_office();
+    let mut seen = BTreeSet::new();
+    for path in paths {
+        if !seen.insert(path.clone()) {
+            continue;
+        }
+        if let Some(problem) = check_path(p, office, before.is_none(), after.record_type(), path) {
+            problems.push(problem);
+        }
+    }
+    if let Err(e) = validate_shape(after) {
+        problems.push(Problem::new(
+            "record",
+            format!("does not match the {} schema: {e}", after.record_type()),
+        ));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
+}
+
+/// Checks that the record still reads as its type.
+fn validate_shape(r: &Record) -> Result<(), crate::RecordError> {
+    match r.record_type() {
+        RecordType::Inspection => r.read::<inspection::Inspection>().map(|_| ()),
+        RecordType::StockCount => r.read::<stock_count::StockCount>().map(|_| ()),
+        RecordType::ShipmentCheck => r.read::<shipment::ShipmentCheck>().map(|_| ()),
+        RecordType::Order => r.read::<order::Order>().map(|_| ()),
+        RecordType::OrderCommercial => r.read::<order::OrderCommercial>().map(|_| ()),
+        RecordType::PurchaseOrder => r.read::<purchase_order::PurchaseOrder>().map(|_| ()),
+        RecordType::Approval => r.read::<approval::ApprovalRequest>().map(|_| ()),
+        RecordType::UserIndex | RecordType::Unknown => Ok(()),
+    }
+}
+
+fn check_path(
+    p: &Principal,
+    office: bool,
+    creating: bool,
+    t: RecordType,
+    path: &[String],
+) -> Option<Problem> {
+    let joined = path.join(".");
+    let deny = |why: &str| Some(Problem::new(joined.clone(), why.to_string()));
+    let root = path.first().map(String::as_str)?;
+    if !office && !creating && PROTECTED_KEYS.contains(&root) {
+        return deny("only the office may change a record's identity and scope");
+    }
+    if creating {
+        // A new record is checked as a whole by the creation rules above.
+        return None;
+    }
+    let own_key = |key: Option<&String>| {
+        key.is_some_and(|k| k == &p.user || k.ends_with(&format!(":{}", p.user)))
+    };
+    match (t, p.role) {
+        (RecordType::StockCount, Role::Warehouse) => match root {
+            // A clerk writes only their own count entries and their own submission.
+            "lines" if path.get(2).map(String::as_str) == Some("entries") => {
+                if own_key(path.get(3)) {
+                    None
+                } else {
+                    deny("you may only enter your own counts")
+                }
+            }
+            "lines" if path.len() == 2 => None, // a line found on the floor
+            "lines"
+                if path.len() >= 3
+                    && !matches!(path[2].as_str(), "expected" | "round" | "safety_stock") =>
+            {
+                None
+            }
+            "submissions" => {
+                if own_key(path.get(1)) {
+                    None
+                } else {
+                    deny("you may only submit for yourself")
+                }
+            }
+            _ => deny("only the office may change this part of a stock count"),
+        },
+        (RecordType::Approval, _) => match root {
+            "decisions" => {
+                if own_key(path.get(1)) {
+                    None
+                } else {
+                    deny("you may only record your own decision")
+                }
+            }
+            _ if office => None,
+            _ => deny("only the office may change an approval request"),
+        },
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::common::EditContext;
+    use crate::record::actor_from_bytes;
+    use crate::stock_count::{NewLine, NewStockCount, StockCountOp};
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn who(user: &str, role: Role) -> Principal {
+        Principal {
+            user: user.into(),
+            role,
+            factory: Some("F1".into()),
+            warehouse: Some("W1".into()),
+        }
+    }
+
+    fn header(t: RecordType, assignees: &[&str], factory: &str, warehouse: &str) -> RecordHeader {
+        RecordHeader {
+            record_type: t,
+            assignees: assignees.iter().map(|a| ((*a).to_string(), true)).collect(),
+            factory: factory.into(),
+            warehouse: warehouse.into(),
+            created_by: "office".into(),
+            ..RecordHeader::default()
+        }
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn read_and_write_by_role_and_scope() {
+        let insp = header(RecordType::Inspection, &["qc1"], "F1", "");
+        assert_eq!(record_access(&who("qc1", Role::Qc), &insp), Access::Write);
+        assert_eq!(record_access(&who("qc2", Role::Qc), &insp), Access::None);
+        assert_eq!(record_access(&who("f", Role::Factory), &insp), Access::Read);
+        assert_eq!(
+            record_access(&who("m", Role::Merchandiser), &insp),
+            Access::Write
+        );
+        let commercial = header(RecordType::OrderCommercial, &["qc1"], "F1", "");
+        assert_eq!(
+            record_access(&who("qc1", Role::Qc), &commercial),
+            Access::None,
+            "prices never reach QC"
+        );
+        assert_eq!(
+            record_access(&who("f", Role::Factory), &commercial),
+            Access::None
+        );
+        let count = header(RecordType::StockCount, &[], "", "W1");
+        assert_eq!(
+            record_access(&who("c", Role::Warehouse), &count),
+            Access::Write,
+            "own warehouse"
+        );
+        let other = header(RecordType::StockCount, &[], "", "W2");
+        assert_eq!(
+            record_access(&who("c", Role::Warehouse), &other),
+            Access::None
+        );
+        let index = header(RecordType::UserIndex, &[], "", "");
+        assert_eq!(
+            record_access(&who("a", Role::Admin), &index),
+            Access::None,
+            "indexes are the server's"
+        );
+    }
+
+    fn count_record() -> Record {
+        let mut lines = std::collections::BTreeMap::new();
+        lines.insert(
+            "l1".to_string(),
+            NewLine {
+                sku: "S".into(),
+                expected: 5,
+                ..NewLine::default()
+            },
+        );
+        let new = NewStockCount {
+            warehouse: "W1".into(),
+            lines,
+            ..NewStockCount::default()
+        };
+        stock_count::create(
+            &new,
+            actor_from_bytes(&[1; 16]),
+            &EditContext::new("office", 0),
+        )
+        .unwrap()
+    }
+
+    fn check(
+        p: &Principal,
+        before: &mut Record,
+        edit: impl FnOnce(&mut Record),
+    ) -> Result<(), Vec<Problem>> {
+        let header = before.header().unwrap();
+        let heads = before.heads();
+        let mut after = before.clone();
+        edit(&mut after);
+        let after_heads = after.heads();
+        let paths = changed_paths(after.doc_mut(), &heads, &after_heads);
+        check_write(p, Some(&header), &after, &paths)
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn clerks_write_only_their_own_counts() {
+        let mut r = count_record();
+        let clerk = who("c1", Role::Warehouse);
+        assert!(
+            check(&clerk, &mut r, |a| {
+                stock_count::apply(
+                    a,
+                    &StockCountOp::SetCount {
+                        line: "l1".into(),
+                        qty: 4,
+                    },
+                    &EditContext::new("c1", 1),
+                )
+                .unwrap();
+            })
+            .is_ok()
+        );
+        // The same operation made as another clerk (a forged entry) is refused.
+        let err = check(&clerk, &mut r, |a| {
+            stock_count::apply(
+                a,
+                &StockCountOp::SetCount {
+                    line: "l1".into(),
+                    qty: 4,
+                },
+                &EditContext::new("c2", 1),
+            )
+            .unwrap();
+        })
+        .unwrap_err();
+        assert!(err[0].message.contains("own counts"), "{err:?}");
+        // Expected quantities and approval are the office's.
+        assert!(
+            check(&clerk, &mut r, |a| {
+                stock_count::apply(
+                    a,
+                    &StockCountOp::RequestRecount { line: "l1".into() },
+                    &EditContext::new("c1", 1),
+                )
+                .unwrap();
+            })
+            .is_err()
+        );
+        // Assignment is scope: only the office changes it.
+        assert!(
+            check(&clerk, &mut r, |a| a
+                .assign(&EditContext::new("c1", 1), "c9")
+                .unwrap())
+            .is_err()
+        );
+        assert!(
+            check(&who("m", Role::Merchandiser), &mut r, |a| a
+                .assign(&EditContext::new("m", 1), "c9")
+                .unwrap())
+            .is_ok()
+        );
+        // Someone without write access is refused whatever they touch.
+        assert!(
+            check(&who("q", Role::Qc), &mut r, |a| {
+                stock_count::apply(a, &StockCountOp::Submit, &EditContext::new("q", 1)).unwrap();
+            })
+            .is_err()
+        );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn creation_rules() {
+        let mut r = count_record();
+        let paths = vec![vec!["type".to_string()]];
+        let h = r.header().unwrap();
+        assert!(check_write(&who("office", Role::Merchandiser), None, &r, &paths).is_ok());
+        assert!(
+            check_write(&who("office", Role::Factory), None, &r, &paths).is_err(),
+            "factories create nothing"
+        );
+        assert!(
+            check_write(&who("someone", Role::Merchandiser), None, &r, &paths).is_err(),
+            "created_by must be the creator"
+        );
+        let _ = (h, r.heads());
+    }
+}

@@ -1,0 +1,945 @@
+//! The server side of the sync protocol: a hub that many devices connect to, as a state
+//! machine with no IO.
+//!
+//! # Run loop
+//!
+//! The driver (the server) owns the sockets, the storage and the clock. For each connection
+//! it calls [`Hub::connect`] with the authenticated [`Principal`], then feeds every frame
+//! it reads to [`Hub::receive`]. After a batch of inputs (everything that is ready, up to a
+//! bound) it calls [`Hub::flush`], takes the [`Output`] with [`Hub::take_output`] and
+//! carries it out **in this order**:
+//!
+//! 1. `loads`: read each document from storage and hand it back with [`Hub::loaded`]
+//!    (which may produce more output: loop until no loads are left);
+//! 2. `writes`: write every chunk, then flush storage once (group commit);
+//! 3. `sends` and `closes`: only now, because a sync message may carry heads that include
+//!    the changes just written — nothing acknowledged is ever lost.
+//!
+//! Every incoming change set is checked with [`crate::access::check_write`] before it is
+//! merged; a rejected one is reported in `rejected` (for the quarantine) and never merged,
+//! and the device is told with `doc-unavailable`.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use automerge::sync::{self, SyncDoc};
+use automerge::{AutoCommit, ChangeHash};
+
+use crate::access::{Access, Principal, changed_paths, check_write, record_access};
+use crate::common::{Problem, UnixMs};
+use crate::protocol::{
+    DocumentId, Message, PROTOCOL_VERSION, PeerId, PeerMetadata, SessionId, StorageId,
+    decode_with_max, encode,
+};
+use crate::record::{Record, RecordHeader};
+
+/// A connection, numbered by the driver.
+pub type ConnId = u64;
+
+/// The hub's limits. Each is a configuration value with a test that crosses it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HubLimits {
+    /// The largest frame accepted, in bytes.
+    pub frame_bytes_max: usize,
+    /// The most documents one connection may sync at once.
+    pub docs_per_connection_max: usize,
+    /// The largest `ephemeral` payload relayed, in bytes.
+    pub ephemeral_bytes_max: usize,
+}
+
+/// The largest frame a connection may send by default: 16 MiB (a record with its whole
+/// history is far smaller; photos travel as blobs, not in documents).
+pub const FRAME_BYTES_MAX_DEFAULT: usize = 16 * 1024 * 1024;
+/// Documents one connection may sync by default (a device's whole scope).
+pub const DOCS_PER_CONNECTION_MAX_DEFAULT: usize = 50_000;
+/// The largest ephemeral payload relayed by default.
+pub const EPHEMERAL_BYTES_MAX_DEFAULT: usize = 64 * 1024;
+
+impl Default for HubLimits {
+    fn default() -> Self {
+        HubLimits {
+            frame_bytes_max: FRAME_BYTES_MAX_DEFAULT,
+            docs_per_connection_max: DOCS_PER_CONNECTION_MAX_DEFAULT,
+            ephemeral_bytes_max: EPHEMERAL_BYTES_MAX_DEFAULT,
+        }
+    }
+}
+
+/// A write the driver must make durable before it sends anything of the same output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreWrite {
+    /// Append an incremental chunk (new changes) to a document.
+    Append {
+        /// The document.
+        doc: DocumentId,
+        /// Bytes from `save_incremental`.
+        bytes: Vec<u8>,
+    },
+}
+
+/// A change set merged from a device: for attribution and projections.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    /// The document.
+    pub doc: DocumentId,
+    /// Who delivered it.
+    pub user: String,
+    /// Through which peer (device).
+    pub peer: PeerId,
+    /// When it arrived.
+    pub at_ms: UnixMs,
+    /// The hashes of the changes that were new to the server.
+    pub change_hashes: Vec<ChangeHash>,
+    /// Whether this change set created the document.
+    pub created: bool,
+}
+
+/// A change set refused: for the quarantine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    /// The document.
+    pub doc: DocumentId,
+    /// Who delivered it.
+    pub user: String,
+    /// Through which peer.
+    pub peer: PeerId,
+    /// When it arrived.
+    pub at_ms: UnixMs,
+    /// Why it was refused.
+    pub problems: Vec<Problem>,
+    /// The refused changes, each as its raw bytes, concatenated.
+    pub changes: Vec<u8>,
+}
+
+/// What the driver must do after a batch of inputs (see the run loop in the module docs).
+#[derive(Debug, Default)]
+pub struct Output {
+    /// Documents to load from storage and hand back with [`Hub::loaded`].
+    pub loads: Vec<DocumentId>,
+    /// Writes to make durable (then flush) before sending.
+    pub writes: Vec<StoreWrite>,
+    /// Frames to send, per connection, in order.
+    pub sends: Vec<(ConnId, Vec<u8>)>,
+    /// Connections to close after sending their frames, with the reason.
+    pub closes: Vec<(ConnId, String)>,
+    /// Change sets merged.
+    pub accepted: Vec<Accepted>,
+    /// Change sets refused.
+    pub rejected: Vec<Rejected>,
+    /// Documents whose content changed (for projections and indexes).
+    pub changed: Vec<DocumentId>,
+}
+
+impl Output {
+    /// Whether there is nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.loads.is_empty()
+            && self.writes.is_empty()
+            && self.sends.is_empty()
+            && self.closes.is_empty()
+            && self.accepted.is_empty()
+            && self.rejected.is_empty()
+            && self.changed.is_empty()
+    }
+}
+
+/// The hub's identity on the wire.
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    /// The server's peer id.
+    pub peer_id: PeerId,
+    /// The server's storage id (sent in `peer`).
+    pub storage_id: StorageId,
+    /// Limits.
+    pub limits: HubLimits,
+}
+
+#[derive(Debug)]
+struct PeerDoc {
+    state: sync::State,
+    /// For a document the peer may not see: an empty stand-in, so the answer is the same
+    /// as for a document that does not exist.
+    phantom: Option<AutoCommit>,
+}
+
+#[derive(Debug)]
+struct Conn {
+    principal: Principal,
+    peer: Option<PeerId>,
+    docs: BTreeMap<DocumentId, PeerDoc>,
+    closing: bool,
+}
+
+#[derive(Debug)]
+struct LoadedDoc {
+    doc: AutoCommit,
+    /// The record header, when the document reads as a record.
+    header: Option<RecordHeader>,
+    /// Whether the document exists (was stored, or a creation was accepted).
+    exists: bool,
+    /// Connections syncing this document.
+    active: BTreeSet<ConnId>,
+    /// Connections that asked for it before it existed (told unavailable).
+    waiting: BTreeSet<ConnId>,
+    dirty: bool,
+    last_used_ms: UnixMs,
+}
+
+#[derive(Debug)]
+enum Slot {
+    Loading(Vec<(ConnId, Message)>),
+    Loaded(Box<LoadedDoc>),
+}
+
+/// The sync hub. See the module docs for the run loop.
+#[derive(Debug)]
+pub struct Hub {
+    config: HubConfig,
+    conns: BTreeMap<ConnId, Conn>,
+    peers: HashMap<PeerId, ConnId>,
+    docs: HashMap<DocumentId, Slot>,
+    /// Index documents: server-written, readable only by their owner.
+    index_owner: HashMap<DocumentId, String>,
+    ephemeral_seen: HashMap<(PeerId, SessionId), u64>,
+    now_ms: UnixMs,
+    out: Output,
+}
+
+impl Hub {
+    /// A hub with no connections and no documents loaded.
+    pub fn new(config: HubConfig) -> Self {
+        Hub {
+            config,
+            conns: BTreeMap::new(),
+            peers: HashMap::new(),
+            docs: HashMap::new(),
+            index_owner: HashMap::new(),
+            ephemeral_seen: HashMap::new(),
+            now_ms: 0,
+            out: Output::default(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &HubConfig {
+        &self.config
+    }
+
+    /// Registers `doc` as `user`'s index document: read-only, and only for `user`.
+    pub fn register_index(&mut self, user: &str, doc: DocumentId) {
+        self.index_owner.insert(doc, user.to_string());
+    }
+
+    /// A new, authenticated connection. Nothing is sent until the device's `join`.
+    pub fn connect(&mut self, conn: ConnId, principal: Principal, now_ms: UnixMs) {
+        self.now_ms = now_ms;
+        self.conns.insert(
+            conn,
+            Conn {
+                principal,
+                peer: None,
+                docs: BTreeMap::new(),
+                closing: false,
+            },
+        );
+    }
+
+    /// A connection is gone: forget its peer and every sync state it had.
+    pub fn disconnect(&mut self, conn: ConnId) {
+        if let Some(c) = self.conns.remove(&conn) {
+            if let Some(peer) = c.peer
+                && self.peers.get(&peer) == Some(&conn)
+            {
+                self.peers.remove(&peer);
+            }
+            for doc in c.docs.keys() {
+                if let Some(Slot::Loaded(d)) = self.docs.get_mut(doc) {
+                    d.active.remove(&conn);
+                    d.waiting.remove(&conn);
+                    d.last_used_ms = self.now_ms;
+                }
+            }
+        }
+    }
+
+    /// Number of live connections.
+    pub fn connection_count(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// Number of documents held in memory.
+    pub fn loaded_count(&self) -> usize {
+        self.docs
+            .values()
+            .filter(|s| matches!(s, Slot::Loaded(_)))
+            .count()
+    }
+
+    /// Whether `doc` is in memory.
+    pub fn is_loaded(&self, doc: &DocumentId) -> bool {
+        matches!(self.docs.get(doc), Some(Slot::Loaded(_)))
+    }
+
+    /// Takes everything the driver must now do.
+    pub fn take_output(&mut self) -> Output {
+        std::mem::take(&mut self.out)
+    }
+
+    fn send(&mut self, conn: ConnId, msg: &Message) {
+        self.out.sends.push((conn, encode(msg)));
+    }
+
+    fn fail(&mut self, conn: ConnId, reason: &str) {
+        let target = self.conns.get(&conn).and_then(|c| c.peer.clone());
+        self.send(
+            conn,
+            &Message::Error {
+                sender_id: Some(self.config.peer_id.clone()),
+                target_id: target,
+                message: reason.to_string(),
+            },
+        );
+        self.close(conn, reason);
+    }
+
+    fn close(&mut self, conn: ConnId, reason: &str) {
+        if let Some(c) = self.conns.get_mut(&conn)
+            && !c.closing
+        {
+            c.closing = true;
+            self.out.closes.push((conn, reason.to_string()));
+        }
+    }
+
+    /// One frame from a connection.
+    pub fn receive(&mut self, conn: ConnId, frame: &[u8], now_ms: UnixMs) {
+        self.now_ms = now_ms;
+        let Some(c) = self.conns.get(&conn) else {
+            return;
+        };
+        if c.closing {
+            return;
+        }
+        let msg = match decode_with_max(frame, self.config.limits.frame_bytes_max) {
+            Ok(m) => m,
+            Err(e) => return self.fail(conn, &format!("bad frame: {e}")),
+        };
+        let joined = c.peer.clone();
+        match (joined, msg) {
+            (
+                None,
+                Message::Join {
+                    sender_id,
+                    supported_protocol_versions,
+                    ..
+                },
+            ) => {
+                if !supported_protocol_versions
+                    .iter()
+                    .any(|v| v == PROTOCOL_VERSION)
+                {
+                    return self.fail(conn, "unsupported protocol version");
+                }
+                // A re-join of the same peer on a new socket replaces the old connection.
+                if let Some(old) = self.peers.insert(sender_id.clone(), conn)
+                    && old != conn
+                {
+                    self.close(old, "the same peer connected again");
+                    self.disconnect(old);
+                }
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    c.peer = Some(sender_id.clone());
+                }
+                let peer = Message::Peer {
+                    sender_id: self.config.peer_id.clone(),
+                    target_id: sender_id,
+                    selected_protocol_version: PROTOCOL_VERSION.to_string(),
+                    peer_metadata: Some(PeerMetadata {
+                        storage_id: Some(self.config.storage_id.clone()),
+                        is_ephemeral: false,
+                    }),
+                };
+                self.send(conn, &peer);
+            }
+            (None, other) => {
+                self.fail(conn, &format!("expected join before {}", other.type_name()))
+            }
+            (Some(_), Message::Join { .. }) => self.fail(conn, "join sent twice"),
+            (Some(peer), msg) => {
+                if let Some(sender) = sender_of(&msg)
+                    && sender != &peer
+                {
+                    return self.fail(conn, "senderId does not match the peer that joined");
+                }
+                match msg {
+                    m @ (Message::Sync { .. } | Message::Request { .. }) => {
+                        let (Message::Sync { document_id, .. }
+                        | Message::Request { document_id, .. }) = &m
+                        else {
+                            return;
+                        };
+                        let document_id = *document_id;
+                        self.on_sync(conn, document_id, m);
+                    }
+                    Message::Ephemeral {
+                        document_id,
+                        data,
+                        count,
+                        session_id,
+                        ..
+                    } => {
+                        self.on_ephemeral(conn, peer, document_id, data, count, session_id);
+                    }
+                    Message::Leave { .. } => self.close(conn, "peer left"),
+                    Message::Error { .. } => self.close(conn, "peer reported an error"),
+                    // Remote-heads gossip is off (as in the reference server); unknown types
+                    // and stray handshake messages are ignored.
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    fn on_sync(&mut self, conn: ConnId, doc_id: DocumentId, msg: Message) {
+        let limit = self.config.limits.docs_per_connection_max;
+        if let Some(c) = self.conns.get(&conn)
+            && !c.docs.contains_key(&doc_id)
+            && c.docs.len() >= limit
+        {
+            return self.fail(
+                conn,
+                &format!("too many documents on one connection (at most {limit})"),
+            );
+        }
+        match self.docs.get_mut(&doc_id) {
+            None => {
+                self.docs.insert(doc_id, Slot::Loading(vec![(conn, msg)]));
+                self.out.loads.push(doc_id);
+            }
+            Some(Slot::Loading(queue)) => queue.push((conn, msg)),
+            Some(Slot::Loaded(_)) => self.sync_loaded(conn, doc_id, msg),
+        }
+    }
+
+    /// The driver's answer to a load: the stored bytes, or `None` if the document does not
+    /// exist. Damaged bytes are treated as a fatal storage error by the caller, never as
+    /// absent: pass only what storage verified.
+    pub fn loaded(
+        &mut self,
+        doc_id: DocumentId,
+        bytes: Option<&[u8]>,
+        now_ms: UnixMs,
+    ) -> Result<(), automerge::AutomergeError> {
+        self.now_ms = now_ms;
+        let mut doc = match bytes {
+            Some(b) => AutoCommit::load(b)?,
+            None => AutoCommit::new(),
+        };
+        // Everything loaded is already stored: start incremental saves from here.
+        let _ = doc.save_incremental();
+        let header = if bytes.is_some() {
+            crate::record::read_header(&doc)
+        } else {
+            None
+        };
+        let queued = match self.docs.insert(
+            doc_id,
+            Slot::Loaded(Box::new(LoadedDoc {
+                doc,
+                header,
+                exists: bytes.is_some(),
+                active: BTreeSet::new(),
+                waiting: BTreeSet::new(),
+                dirty: false,
+                last_used_ms: now_ms,
+            })),
+        ) {
+            Some(Slot::Loading(q)) => q,
+            _ => Vec::new(),
+        };
+        for (conn, msg) in queued {
+            if self.conns.contains_key(&conn) {
+                self.sync_loaded(conn, doc_id, msg);
+            }
+        }
+        Ok(())
+    }
+
+    fn access(&self, conn: ConnId, doc_id: &DocumentId, header: Option<&RecordHeader>) -> Access {
+        let Some(c) = self.conns.get(&conn) else {
+            return Access::None;
+        };
+        if let Some(owner) = self.index_owner.get(doc_id) {
+            return if owner == &c.principal.user {
+                Access::Read
+            } else {
+                Access::None
+            };
+        }
+        match header {
+            Some(h) => record_access(&c.principal, h),
+            None => Access::None,
+        }
+    }
+
+    fn unavailable(&mut self, conn: ConnId, doc_id: DocumentId) {
+        let Some(target) = self.conns.get(&conn).and_then(|c| c.peer.clone()) else {
+            return;
+        };
+        let msg = Message::DocUnavailable {
+            sender_id: self.config.peer_id.clone(),
+            target_id: target,
+            document_id: doc_id,
+        };
+        self.send(conn, &msg);
+    }
+
+    fn send_sync(&mut self, conn: ConnId, doc_id: DocumentId, data: Vec<u8>) {
+        let Some(target) = self.conns.get(&conn).and_then(|c| c.peer.clone()) else {
+            return;
+        };
+        let msg = Message::Sync {
+            sender_id: self.config.peer_id.clone(),
+            target_id: target,
+            document_id: doc_id,
+            data,
+        };
+        self.send(conn, &msg);
+    }
+
+    fn sync_loaded(&mut self, conn: ConnId, doc_id: DocumentId, msg: Message) {
+        let (is_request, data) = match msg {
+            Message::Request { data, .. } => (true, data),
+            Message::Sync { data, .. } => (false, data),
+            _ => return,
+        };
+        let sync_msg = match sync::Message::decode(&data) {
+            Ok(m) => m,
+            Err(e) => return self.fail(conn, &format!("bad sync message: {e}")),
+        };
+        let Some(Slot::Loaded(d)) = self.docs.get(&doc_id) else {
+            return;
+        };
+        let exists = d.exists;
+        let access = self.access(conn, &doc_id, d.header.as_ref());
+        let is_index = self.index_owner.contains_key(&doc_id);
+        if exists && access == Access::None || (!exists && is_index) {
+            // Out of scope: answer exactly as for a document that does not exist.
+            return self.phantom_sync(conn, doc_id, is_request, sync_msg);
+        }
+        if !exists {
+            if is_request {
+                // Nothing here and nobody else to ask: unavailable, but remember the asker
+                // in case the document is pushed later.
+                if let Some(Slot::Loaded(d)) = self.docs.get_mut(&doc_id) {
+                    d.waiting.insert(conn);
+                }
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    c.docs.entry(doc_id).or_insert_with(|| PeerDoc {
+                        state: sync::State::new(),
+                        phantom: None,
+                    });
+                }
+                return self.unavailable(conn, doc_id);
+            }
+            return self.receive_changes(conn, doc_id, sync_msg, Access::Write, true);
+        }
+        self.receive_changes(conn, doc_id, sync_msg, access, false);
+    }
+
+    fn phantom_sync(
+        &mut self,
+        conn: ConnId,
+        doc_id: DocumentId,
+        is_request: bool,
+        msg: sync::Message,
+    ) {
+        if is_request || !msg.changes.is_empty() {
+            if let Some(c) = self.conns.get_mut(&conn) {
+                c.docs.remove(&doc_id);
+            }
+            if !msg.changes.is_empty() {
+                let principal = self
+                    .conns
+                    .get(&conn)
+                    .map(|c| (c.principal.user.clone(), c.peer.clone()));
+                if let Some((user, Some(peer))) = principal {
+                    self.out.rejected.push(Rejected {
+                        doc: doc_id,
+                        user,
+                        peer,
+                        at_ms: self.now_ms,
+                        problems: vec![Problem::new("record", "not available to you")],
+                        changes: msg.changes.iter().flat_map(|c| c.to_vec()).collect(),
+                    });
+                }
+            }
+            return self.unavailable(conn, doc_id);
+        }
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        let pd = c.docs.entry(doc_id).or_insert_with(|| PeerDoc {
+            state: sync::State::new(),
+            phantom: Some(AutoCommit::new()),
+        });
+        let phantom = pd.phantom.get_or_insert_with(AutoCommit::new);
+        let _ = phantom.sync().receive_sync_message(&mut pd.state, msg);
+        let reply = phantom.sync().generate_sync_message(&mut pd.state);
+        if let Some(reply) = reply {
+            self.send_sync(conn, doc_id, reply.encode());
+        }
+    }
+
+    fn receive_changes(
+        &mut self,
+        conn: ConnId,
+        doc_id: DocumentId,
+        msg: sync::Message,
+        access: Access,
+        creating: bool,
+    ) {
+        let now = self.now_ms;
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        let principal = c.principal.clone();
+        let Some(peer) = c.peer.clone() else { return };
+        let pd = c.docs.entry(doc_id).or_insert_with(|| PeerDoc {
+            state: sync::State::new(),
+            phantom: None,
+        });
+        if pd.phantom.is_some() {
+            *pd = PeerDoc {
+                state: sync::State::new(),
+                phantom: None,
+            };
+        }
+        let mut state = std::mem::replace(&mut pd.state, sync::State::new());
+        let Some(Slot::Loaded(d)) = self.docs.get_mut(&doc_id) else {
+            return;
+        };
+        d.last_used_ms = now;
+        d.active.insert(conn);
+        d.waiting.remove(&conn);
+        let has_changes = !msg.changes.is_empty();
+        let raw_changes: Vec<u8> = if has_changes {
+            msg.changes.iter().flat_map(|c| c.to_vec()).collect()
+        } else {
+            Vec::new()
+        };
+        let before = d.doc.get_heads();
+        if has_changes && access != Access::Write {
+            // A read-only peer's changes are never merged.
+            return self.reject(
+                conn,
+                doc_id,
+                principal,
+                peer,
+                vec![Problem::new("record", "you may only read this record")],
+                raw_changes,
+                state,
+            );
+        }
+        let received = d.doc.sync().receive_sync_message(&mut state, msg);
+        if let Err(e) = received {
+            return self.fail(conn, &format!("sync message could not be applied: {e}"));
+        }
+        let after = d.doc.get_heads();
+        if before != after {
+            let paths = changed_paths(&mut d.doc, &before, &after);
+            // Check the merged document in place (no copy): on refusal it is rebuilt below.
+            let doc = std::mem::replace(&mut d.doc, AutoCommit::new());
+            let (doc, verdict) = match Record::from_doc(doc) {
+                Ok(record) => {
+                    let before_header = if creating { None } else { d.header.as_ref() };
+                    let verdict = check_write(&principal, before_header, &record, &paths)
+                        .map(|()| record.header().ok());
+                    (record.into_doc(), verdict)
+                }
+                Err(boxed) => {
+                    let (doc, e) = *boxed;
+                    (doc, Err(vec![Problem::new("record", e.to_string())]))
+                }
+            };
+            d.doc = doc;
+            match verdict {
+                Ok(new_header) => {
+                    let hashes: Vec<ChangeHash> = d
+                        .doc
+                        .get_changes(&before)
+                        .iter()
+                        .map(|c| c.hash())
+                        .collect();
+                    let bytes = d.doc.save_incremental();
+                    d.header = new_header;
+                    d.exists = true;
+                    d.dirty = true;
+                    self.out
+                        .writes
+                        .push(StoreWrite::Append { doc: doc_id, bytes });
+                    self.out.accepted.push(Accepted {
+                        doc: doc_id,
+                        user: principal.user.clone(),
+                        peer: peer.clone(),
+                        at_ms: now,
+                        change_hashes: hashes,
+                        created: creating,
+                    });
+                    self.out.changed.push(doc_id);
+                }
+                Err(problems) => {
+                    // Undo: rebuild the document as it was before the change set.
+                    match d.doc.fork_at(&before) {
+                        Ok(mut restored) => {
+                            let _ = restored.save_incremental();
+                            if creating {
+                                d.header = None;
+                            }
+                            d.doc = restored;
+                        }
+                        Err(e) => {
+                            return self
+                                .fail(conn, &format!("internal error restoring a document: {e}"));
+                        }
+                    }
+                    return self.reject(
+                        conn,
+                        doc_id,
+                        principal,
+                        peer,
+                        problems,
+                        raw_changes,
+                        state,
+                    );
+                }
+            }
+        }
+        let reply = d.doc.sync().generate_sync_message(&mut state);
+        if let Some(c) = self.conns.get_mut(&conn)
+            && let Some(pd) = c.docs.get_mut(&doc_id)
+        {
+            pd.state = state;
+        }
+        if let Some(reply) = reply {
+            self.send_sync(conn, doc_id, reply.encode());
+        }
+    }
+
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "internal helper; the arguments are one event"
+    )]
+    fn reject(
+        &mut self,
+        conn: ConnId,
+        doc_id: DocumentId,
+        principal: Principal,
+        peer: PeerId,
+        problems: Vec<Problem>,
+        changes: Vec<u8>,
+        _state: sync::State,
+    ) {
+        self.out.rejected.push(Rejected {
+            doc: doc_id,
+            user: principal.user,
+            peer,
+            at_ms: self.now_ms,
+            problems,
+            changes,
+        });
+        // Forget this peer's sync state for the document: if it asks again it starts afresh.
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.docs.remove(&doc_id);
+        }
+        if let Some(Slot::Loaded(d)) = self.docs.get_mut(&doc_id) {
+            d.active.remove(&conn);
+        }
+        self.unavailable(conn, doc_id);
+    }
+
+    fn on_ephemeral(
+        &mut self,
+        conn: ConnId,
+        sender: PeerId,
+        doc_id: DocumentId,
+        data: Vec<u8>,
+        count: u64,
+        session: SessionId,
+    ) {
+        if data.len() > self.config.limits.ephemeral_bytes_max {
+            return; // best effort: oversized presence data is dropped
+        }
+        let key = (sender.clone(), session.clone());
+        if self
+            .ephemeral_seen
+            .get(&key)
+            .is_some_and(|&seen| count <= seen)
+        {
+            return; // a duplicate or an old message
+        }
+        let Some(Slot::Loaded(d)) = self.docs.get(&doc_id) else {
+            return;
+        };
+        if self.access(conn, &doc_id, d.header.as_ref()) == Access::None {
+            return;
+        }
+        self.ephemeral_seen.insert(key, count);
+        let targets: Vec<ConnId> = d.active.iter().copied().filter(|&c| c != conn).collect();
+        for t in targets {
+            let Some(target) = self.conns.get(&t).and_then(|c| c.peer.clone()) else {
+                continue;
+            };
+            let msg = Message::Ephemeral {
+                sender_id: sender.clone(),
+                target_id: target,
+                document_id: doc_id,
+                data: data.clone(),
+                count,
+                session_id: session.clone(),
+            };
+            self.send(t, &msg);
+        }
+    }
+
+    /// Sends what changed since the last flush to every other device syncing each changed
+    /// document — one batch per flush, not one message per keystroke.
+    pub fn flush(&mut self, now_ms: UnixMs) {
+        self.now_ms = now_ms;
+        let dirty: Vec<DocumentId> = self
+            .docs
+            .iter()
+            .filter_map(|(id, s)| match s {
+                Slot::Loaded(d) if d.dirty => Some(*id),
+                _ => None,
+            })
+            .collect();
+        for doc_id in dirty {
+            let Some(Slot::Loaded(d)) = self.docs.get_mut(&doc_id) else {
+                continue;
+            };
+            d.dirty = false;
+            let header = d.header.clone();
+            // Devices that asked before the document existed now get it, if in scope.
+            let waiting: Vec<ConnId> = d.waiting.iter().copied().collect();
+            for w in waiting {
+                if self.access(w, &doc_id, header.as_ref()) != Access::None
+                    && let Some(Slot::Loaded(d)) = self.docs.get_mut(&doc_id)
+                {
+                    d.waiting.remove(&w);
+                    d.active.insert(w);
+                }
+            }
+            let Some(Slot::Loaded(d)) = self.docs.get(&doc_id) else {
+                continue;
+            };
+            let active: Vec<ConnId> = d.active.iter().copied().collect();
+            for conn in active {
+                // Scope can change (an assignment removed): stop syncing what is now out.
+                if self.access(conn, &doc_id, header.as_ref()) == Access::None {
+                    if let Some(Slot::Loaded(d)) = self.docs.get_mut(&doc_id) {
+                        d.active.remove(&conn);
+                    }
+                    if let Some(c) = self.conns.get_mut(&conn) {
+                        c.docs.remove(&doc_id);
+                    }
+                    self.unavailable(conn, doc_id);
+                    continue;
+                }
+                self.sync_to(conn, doc_id);
+            }
+        }
+    }
+
+    fn sync_to(&mut self, conn: ConnId, doc_id: DocumentId) {
+        let Some(Slot::Loaded(d)) = self.docs.get_mut(&doc_id) else {
+            return;
+        };
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        if c.closing {
+            return;
+        }
+        let pd = c.docs.entry(doc_id).or_insert_with(|| PeerDoc {
+            state: sync::State::new(),
+            phantom: None,
+        });
+        let reply = d.doc.sync().generate_sync_message(&mut pd.state);
+        if let Some(m) = reply {
+            self.send_sync(conn, doc_id, m.encode());
+        }
+    }
+
+    /// Merges changes the server itself made (an office edit over REST, an index update)
+    /// into a loaded document. They are written and fanned out like a device's changes.
+    /// Returns false when the document is not loaded (load it first with [`Hub::loaded`]).
+    pub fn apply_local(
+        &mut self,
+        doc_id: DocumentId,
+        changes: Vec<automerge::Change>,
+    ) -> Result<bool, automerge::AutomergeError> {
+        let Some(Slot::Loaded(d)) = self.docs.get_mut(&doc_id) else {
+            return Ok(false);
+        };
+        let before = d.doc.get_heads();
+        d.doc.apply_changes(changes)?;
+        if d.doc.get_heads() != before {
+            let bytes = d.doc.save_incremental();
+            d.header = crate::record::read_header(&d.doc);
+            d.exists = true;
+            d.dirty = true;
+            d.last_used_ms = self.now_ms;
+            self.out
+                .writes
+                .push(StoreWrite::Append { doc: doc_id, bytes });
+            self.out.changed.push(doc_id);
+        }
+        Ok(true)
+    }
+
+    /// A copy of a loaded document (for the office to read or to edit and hand back with
+    /// [`Hub::apply_local`]).
+    pub fn document(&self, doc_id: &DocumentId) -> Option<AutoCommit> {
+        match self.docs.get(doc_id) {
+            Some(Slot::Loaded(d)) if d.exists => Some(d.doc.clone()),
+            _ => None,
+        }
+    }
+
+    /// The full saved bytes of a loaded document (for compaction).
+    pub fn snapshot(&mut self, doc_id: &DocumentId) -> Option<Vec<u8>> {
+        match self.docs.get_mut(doc_id) {
+            Some(Slot::Loaded(d)) => Some(d.doc.save_nocompress()),
+            _ => None,
+        }
+    }
+
+    /// Unloads documents no connection syncs and nobody used for `idle_ms`. Returns how
+    /// many were unloaded. Everything in memory is already durable, so nothing is written.
+    pub fn unload_idle(&mut self, now_ms: UnixMs, idle_ms: UnixMs) -> usize {
+        let before = self.docs.len();
+        self.docs.retain(|_, s| match s {
+            Slot::Loaded(d) => {
+                !(d.active.is_empty()
+                    && d.waiting.is_empty()
+                    && !d.dirty
+                    && now_ms - d.last_used_ms >= idle_ms)
+            }
+            Slot::Loading(_) => true,
+        });
+        before - self.docs.len()
+    }
+}
+
+fn sender_of(msg: &Message) -> Option<&PeerId> {
+    match msg {
+        Message::Sync { sender_id, .. }
+        | Message::Request { sender_id, .. }
+        | Message::DocUnavailable { sender_id, .. }
+        | Message::Ephemeral { sender_id, .. }
+        | Message::RemoteSubscriptionChange { sender_id, .. }
+        | Message::RemoteHeadsChanged { sender_id, .. }
+        | Message::Leave { sender_id } => Some(sender_id),
+        _ => None,
+    }
+}
