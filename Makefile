@@ -1,0 +1,136 @@
+# Gendan: build, run and test.
+#
+#   make build   everything `make run` needs (server binary, WASM module, PWA when present)
+#   make run     build, then serve the demo on http://127.0.0.1:8080
+#   make test    every check CI runs, in order, stopping at the first failure
+#   make bench   benchmarks
+#   make setup   install missing tools (wasm32 target, clippy/rustfmt, wasm-bindgen-cli,
+#                tools/node_modules); build, run and test run it first
+#   make clean   remove build outputs
+#
+# Needs only rustup/cargo and node/npm; `make setup` installs the rest.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+# The steps of `make test` must run one after the other, even under `make -j`.
+.NOTPARALLEL:
+
+# `cargo install` puts wasm-bindgen here; make sure we find it even when the shell's
+# profile did not add it to PATH (fresh CI machines).
+CARGO_HOME ?= $(HOME)/.cargo
+export PATH := $(PATH):$(CARGO_HOME)/bin
+
+CARGO ?= cargo
+BIND ?= 127.0.0.1:8080
+DATA ?= ./data
+SERVER_BIN := ./target/release/gendan
+
+# Hook for the PWA: once web/package.json exists, `make build` also runs this in web/.
+WEB_BUILD_CMD ?= { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build
+
+# Hook for end-to-end tests that are not plain `cargo test` (the gendan-tests crate already
+# runs within `cargo test --workspace`). Empty: nothing more to run yet.
+E2E_CMD ?=
+
+# The steps of `make test`, in order. Each is also a target of its own.
+TEST_STEPS := setup fmt-check clippy clippy-wasm test-native wasm test-wasm e2e
+
+banner = @printf '\n\033[1m==== %s ====\033[0m\n' "$(1)"
+
+.PHONY: help setup build server web-build wasm run test $(TEST_STEPS) bench clean
+
+help:
+	@sed -n 's/^#   /  /p' $(firstword $(MAKEFILE_LIST))
+
+setup:
+	$(call banner,setup: tools)
+	@tools/setup.sh
+	@echo "setup: ok (rust target wasm32-unknown-unknown, rustfmt, clippy, wasm-bindgen $$(wasm-bindgen --version | awk '{print $$2}'), wasm-opt $$(tools/node_modules/.bin/wasm-opt --version | awk '{print $$3}'))"
+
+# --- build -----------------------------------------------------------------------------
+
+build: setup server web-build
+
+server:
+	$(call banner,build: gendan server (release))
+	$(CARGO) build --release -p gendan-server
+
+# The WASM module into web/pkg/ (tools/build-wasm.sh: cargo, wasm-bindgen, wasm-opt,
+# import check, sizes).
+wasm:
+	$(call banner,WASM module: build web/pkg, import check, smoke test)
+	tools/build-wasm.sh
+	node tools/smoke-wasm.mjs web/pkg
+
+web-build: wasm
+	@if [ -f web/package.json ]; then \
+	  printf '\n==== web-build: PWA (web/) ====\n'; \
+	  cd web && $(WEB_BUILD_CMD); \
+	else \
+	  echo "web-build: no web/package.json yet: built the WASM module only"; \
+	fi
+
+run: build
+	$(call banner,run: $(SERVER_BIN) serve --bind $(BIND) --data $(DATA) --demo)
+	$(SERVER_BIN) serve --bind $(BIND) --data $(DATA) --demo
+
+# --- test ------------------------------------------------------------------------------
+
+# Runs TEST_STEPS in order, stops at the first failure, prints how long each step took.
+test:
+	@total_start=$$(date +%s); times=""; n=0; \
+	for step in $(TEST_STEPS); do \
+	  n=$$((n + 1)); \
+	  printf '\n\033[1m#### make test: step %s/%s: %s\033[0m\n' "$$n" "$(words $(TEST_STEPS))" "$$step"; \
+	  start=$$(date +%s); \
+	  if ! $(MAKE) --no-print-directory $$step; then \
+	    printf '\n\033[1;31mmake test: FAILED at step "%s" (after %ss)\033[0m\n' "$$step" "$$(( $$(date +%s) - start ))"; \
+	    exit 1; \
+	  fi; \
+	  times="$$times  $$(printf '%-12s %5ss' "$$step" "$$(( $$(date +%s) - start ))")\n"; \
+	done; \
+	printf '\n\033[1;32mmake test: all steps passed\033[0m (%ss)\n' "$$(( $$(date +%s) - total_start ))"; \
+	printf "$$times"
+
+fmt-check:
+	$(call banner,cargo fmt --check)
+	$(CARGO) fmt --all -- --check
+
+clippy:
+	$(call banner,cargo clippy --workspace --all-targets (native))
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+clippy-wasm:
+	$(call banner,cargo clippy -p gendan-core --features wasm (wasm32))
+	$(CARGO) clippy -p gendan-core --features wasm --target wasm32-unknown-unknown -- -D warnings
+
+test-native:
+	$(call banner,cargo test --workspace (native))
+	$(CARGO) test --workspace
+
+# `wasm` (above) is a step too: build, import check, smoke test.
+
+test-wasm:
+	$(call banner,gendan-core tests under wasm32 (node))
+	tools/test-wasm.sh
+
+e2e:
+	$(call banner,end-to-end tests)
+ifeq ($(strip $(E2E_CMD)),)
+	@echo "e2e: nothing yet beyond the gendan-tests crate, which ran with cargo test --workspace"
+else
+	$(E2E_CMD)
+endif
+
+# --- bench -----------------------------------------------------------------------------
+
+bench:
+	$(call banner,bench: cargo bench -p gendan-core)
+	$(CARGO) bench -p gendan-core
+
+# --- clean -----------------------------------------------------------------------------
+
+clean:
+	$(CARGO) clean
+	rm -rf web/pkg
