@@ -1,1 +1,5 @@
-fn main() {}
+//! The `gendan` command: see [`gendan_server::cli`].
+
+fn main() -> std::process::ExitCode {
+    gendan_server::cli::run()
+}

@@ -1,0 +1,179 @@
+//! The `gendan` command line: one subcommand per task, parsed with clap, run against the pure
+//! rules of `gendan-core`.
+//!
+//! Exit codes: 0 on success; 2 for input that cannot be used (clap's own usage errors, and
+//! values the core rejects); 1 when the answer cannot be written.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use gendan_core::aql::{self, Aql, AqlError, InspectionLevel, LOT_SIZE_MAX, LOT_SIZE_MIN};
+
+/// Exit code for input that cannot be used, the same as clap's usage errors.
+const EXIT_INVALID_INPUT: u8 = 2;
+/// Exit code when the answer cannot be written (stdout closed, disk full).
+const EXIT_OUTPUT_FAILED: u8 = 1;
+
+/// Gendan (跟单): offline-first order follow-up and QC inspection.
+#[derive(Debug, Parser)]
+#[command(name = "gendan", version)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands of `gendan`.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the sampling plan for a lot (ISO 2859-1, single sampling, normal inspection).
+    ///
+    /// The answer is one JSON object on one line, with the fields code_letter, sample_size,
+    /// accept, reject and inspect_all.
+    Aql(AqlArgs),
+}
+
+/// The arguments of `gendan aql`.
+#[derive(Debug, Args)]
+pub struct AqlArgs {
+    /// Number of units in the lot (2 to 10000000).
+    #[arg(long, value_parser = parse_lot_size)]
+    pub lot_size: u64,
+    /// Inspection level: S-1, S-2, S-3, S-4, I, II or III.
+    #[arg(long, default_value_t = InspectionLevel::II)]
+    pub level: InspectionLevel,
+    /// Acceptance quality limit: 0.065, 0.10, 0.15, 0.25, 0.40, 0.65, 1.0, 1.5, 2.5, 4.0 or 6.5.
+    #[arg(long)]
+    pub aql: Aql,
+}
+
+/// Reads a lot size as a whole number; whether it is in range is the core's to say.
+fn parse_lot_size(text: &str) -> Result<u64, String> {
+    text.parse().map_err(|_| {
+        format!("expected a whole number of units from {LOT_SIZE_MIN} to {LOT_SIZE_MAX}")
+    })
+}
+
+/// Why a subcommand failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The input was read, but the rules refuse it.
+    #[error(transparent)]
+    Aql(#[from] AqlError),
+    /// The answer could not be written or encoded.
+    #[error("cannot write the answer: {0}")]
+    Output(#[from] io::Error),
+}
+
+impl CliError {
+    /// The process exit code for this failure.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Aql(_) => EXIT_INVALID_INPUT,
+            CliError::Output(_) => EXIT_OUTPUT_FAILED,
+        }
+    }
+}
+
+/// Parses the process arguments, runs the subcommand and returns the exit code. Usage errors
+/// are reported by clap, which exits with code 2 by itself.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let mut stdout = io::stdout().lock();
+    match execute(&cli, &mut stdout) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(error.exit_code())
+        }
+    }
+}
+
+/// Runs a parsed command, writing its answer to `out`.
+pub fn execute(cli: &Cli, out: &mut impl Write) -> Result<(), CliError> {
+    match &cli.command {
+        Command::Aql(args) => aql_command(args, out),
+    }
+}
+
+/// `gendan aql`: one JSON object, on one line.
+fn aql_command(args: &AqlArgs, out: &mut impl Write) -> Result<(), CliError> {
+    let plan = aql::plan(args.lot_size, args.level, args.aql)?;
+    serde_json::to_writer(&mut *out, &plan).map_err(io::Error::from)?;
+    writeln!(out)?;
+    out.flush()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(args: &[&str]) -> Result<String, CliError> {
+        let cli = Cli::try_parse_from(args).expect("arguments parse");
+        let mut out = Vec::new();
+        execute(&cli, &mut out)?;
+        Ok(String::from_utf8(out).expect("utf-8"))
+    }
+
+    #[test]
+    fn aql_prints_one_json_line() {
+        assert_eq!(
+            answer(&["gendan", "aql", "--lot-size", "5000", "--aql", "2.5"]).unwrap(),
+            "{\"code_letter\":\"L\",\"sample_size\":200,\"accept\":10,\"reject\":11,\"inspect_all\":false}\n"
+        );
+    }
+
+    #[test]
+    fn aql_rejects_a_lot_below_the_table() {
+        let error = answer(&["gendan", "aql", "--lot-size", "1", "--aql", "2.5"]).unwrap_err();
+        assert_eq!(error.exit_code(), 2);
+        assert_eq!(
+            error.to_string(),
+            "lot size 1 is too small: Table 1 of ISO 2859-1 starts at 2 units"
+        );
+    }
+
+    #[test]
+    fn clap_rejects_unknown_values_with_the_core_message() {
+        let error = Cli::try_parse_from([
+            "gendan",
+            "aql",
+            "--lot-size",
+            "10",
+            "--level",
+            "IV",
+            "--aql",
+            "2.5",
+        ])
+        .unwrap_err();
+        assert_eq!(error.exit_code(), 2);
+        assert!(
+            error
+                .to_string()
+                .contains("expected one of S-1, S-2, S-3, S-4, I, II, III")
+        );
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn aql_help_states_the_core_limits() {
+        use clap::CommandFactory;
+        let mut command = Cli::command();
+        let help = command
+            .find_subcommand_mut("aql")
+            .expect("aql subcommand")
+            .render_help()
+            .to_string();
+        assert!(
+            help.contains(&format!("({LOT_SIZE_MIN} to {LOT_SIZE_MAX})")),
+            "{help}"
+        );
+    }
+}
