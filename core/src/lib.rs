@@ -14,6 +14,8 @@
 //! - [`aql`]: ISO 2859-1 single sampling, Tables 1 and 2-A.
 //! - [`protocol`]: the automerge-repo sync protocol v1.
 //! - [`common`]: time, money, lenient numbers, photos, sign-offs, limits.
+//! - [`summary`]: what lists and the per-user index show of a record.
+//! - [`access`]: who may read and write what; the check of every incoming change set.
 //! - [`ops`]: one entry point to apply an operation to, or view, a record of any type.
 //! - `wasm` (feature `wasm`): the wasm-bindgen bindings for the PWA.
 
@@ -29,6 +31,7 @@ pub mod purchase_order;
 pub mod record;
 pub mod shipment;
 pub mod stock_count;
+pub mod summary;
 #[cfg(feature = "wasm")]
 pub mod wasm;
 

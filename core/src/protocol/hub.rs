@@ -906,6 +906,18 @@ impl Hub {
         }
     }
 
+    /// Reads a loaded document in place, without copying it.
+    pub fn with_document<R>(
+        &self,
+        doc_id: &DocumentId,
+        f: impl FnOnce(&AutoCommit) -> R,
+    ) -> Option<R> {
+        match self.docs.get(doc_id) {
+            Some(Slot::Loaded(d)) if d.exists => Some(f(&d.doc)),
+            _ => None,
+        }
+    }
+
     /// The full saved bytes of a loaded document (for compaction).
     pub fn snapshot(&mut self, doc_id: &DocumentId) -> Option<Vec<u8>> {
         match self.docs.get_mut(doc_id) {

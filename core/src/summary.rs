@@ -1,0 +1,209 @@
+//! The summary of a record that work lists, the per-user index and office search show —
+//! derived from the record, never stored in it.
+
+use automerge::{AutoCommit, ROOT, transaction::Transactable};
+use autosurgeon::{Hydrate, Reconcile};
+use serde::{Deserialize, Serialize};
+
+use crate::common::EditContext;
+use crate::ops::{Viewer, view_json};
+use crate::record::{Record, RecordError, RecordType, ensure_map};
+
+/// What a list shows of a record.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Hydrate, Reconcile)]
+pub struct Summary {
+    /// The record type.
+    pub record_type: String,
+    /// A title for lists.
+    pub title: String,
+    /// Status, e.g. `open`, `in_progress`, `signed`, `submitted`, `approved`.
+    pub status: String,
+    /// The verdict, where the record has one.
+    pub verdict: String,
+    /// Order number.
+    pub order_no: String,
+    /// Style number.
+    pub style_no: String,
+    /// PO number.
+    pub po_no: String,
+    /// Customer.
+    pub customer: String,
+    /// Factory.
+    pub factory: String,
+    /// Warehouse.
+    pub warehouse: String,
+    /// Assigned users.
+    pub assignees: Vec<String>,
+    /// Who created it.
+    pub created_by: String,
+    /// Due date, ms since the epoch (0 = none).
+    pub due_ms: i64,
+}
+
+fn text(v: &serde_json::Value, key: &str) -> String {
+    v.get(key)
+        .and_then(|x| x.as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Summarises a record of any type.
+pub fn summarize(record: &Record) -> Result<Summary, RecordError> {
+    let view = view_json(
+        record,
+        Viewer {
+            user: "",
+            office: true,
+        },
+    )?;
+    let r = &view["record"];
+    let d = &view["derived"];
+    let record_type = record.record_type();
+    let due_ms = ["due_ms", "delivery_ms", "ex_factory_ms"]
+        .iter()
+        .find_map(|k| {
+            r.get(*k)
+                .and_then(serde_json::Value::as_i64)
+                .filter(|v| *v != 0)
+        })
+        .unwrap_or(0);
+    let status = match record_type {
+        RecordType::Order | RecordType::OrderCommercial => "open".to_string(),
+        RecordType::PurchaseOrder => {
+            if r.get("released_ms")
+                .and_then(serde_json::Value::as_i64)
+                .unwrap_or(0)
+                > 0
+            {
+                "released".into()
+            } else {
+                "draft".into()
+            }
+        }
+        _ => text(d, "status"),
+    };
+    let mut title = text(r, "title");
+    if title.is_empty() {
+        title = match record_type {
+            RecordType::Approval => text(r, "subject"),
+            RecordType::PurchaseOrder => text(r, "po_no"),
+            _ => [text(r, "order_no"), text(r, "style_no")]
+                .iter()
+                .filter(|s| !s.is_empty())
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" / "),
+        };
+    }
+    Ok(Summary {
+        record_type: record_type.to_string(),
+        title,
+        status,
+        verdict: text(d, "verdict"),
+        order_no: text(r, "order_no"),
+        style_no: text(r, "style_no"),
+        po_no: text(r, "po_no"),
+        customer: text(r, "customer"),
+        factory: text(r, "factory"),
+        warehouse: text(r, "warehouse"),
+        assignees: r
+            .get("assignees")
+            .and_then(|a| a.as_object())
+            .map(|m| {
+                m.iter()
+                    .filter(|(_, v)| v.as_bool() == Some(true))
+                    .map(|(k, _)| k.clone())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        created_by: text(r, "created_by"),
+        due_ms,
+    })
+}
+
+/// Creates `owner`'s index document: the records in their scope with their summaries,
+/// written only by the server (clients may read it, never change it).
+pub fn new_index(
+    owner: &str,
+    actor: automerge::ActorId,
+    ctx: &EditContext,
+) -> Result<AutoCommit, RecordError> {
+    let mut doc = AutoCommit::new().with_actor(actor);
+    doc.put(ROOT, "type", RecordType::UserIndex.as_str())?;
+    doc.put(
+        ROOT,
+        "schema",
+        RecordType::UserIndex.current_schema() as i64,
+    )?;
+    doc.put(ROOT, "owner", owner)?;
+    ensure_map(&mut doc, &ROOT, "records")?;
+    doc.commit_with(
+        automerge::transaction::CommitOptions::default()
+            .with_message("server: create index")
+            .with_time(ctx.now_ms / 1000),
+    );
+    Ok(doc)
+}
+
+/// Puts (or updates, touching only what changed) a record's entry in an index document.
+pub fn index_put(
+    doc: &mut AutoCommit,
+    record_id: &str,
+    summary: &Summary,
+) -> Result<(), RecordError> {
+    let records = ensure_map(doc, &ROOT, "records")?;
+    autosurgeon::reconcile_prop(doc, &records, record_id, summary)?;
+    Ok(())
+}
+
+/// Removes a record from an index document (it left the owner's scope).
+pub fn index_remove(doc: &mut AutoCommit, record_id: &str) -> Result<(), RecordError> {
+    let records = ensure_map(doc, &ROOT, "records")?;
+    doc.delete(&records, record_id)?;
+    Ok(())
+}
+
+/// The record ids an index document lists.
+pub fn index_ids(doc: &AutoCommit) -> Vec<String> {
+    use automerge::ReadDoc;
+    match doc.get(ROOT, "records") {
+        Ok(Some((automerge::Value::Object(automerge::ObjType::Map), obj))) => {
+            doc.keys(&obj).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::common::EditContext;
+    use crate::inspection::{self, NewInspection};
+    use crate::record::actor_from_bytes;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn inspection_summary() {
+        let new = NewInspection {
+            order_no: "SO-1".into(),
+            style_no: "ST-2".into(),
+            factory: "F".into(),
+            lot_size: 100,
+            due_ms: 77,
+            assignees: vec!["qc1".into()],
+            ..NewInspection::default()
+        };
+        let r = inspection::create(&new, actor_from_bytes(&[1; 16]), &EditContext::new("m", 1))
+            .unwrap();
+        let s = summarize(&r).unwrap();
+        assert_eq!(s.record_type, "inspection");
+        assert_eq!(s.title, "SO-1 / ST-2");
+        assert_eq!(s.status, "open");
+        assert_eq!(s.verdict, "pass");
+        assert_eq!(s.assignees, vec!["qc1".to_string()]);
+        assert_eq!(
+            (s.due_ms, s.created_by.as_str(), s.factory.as_str()),
+            (77, "m", "F")
+        );
+    }
+}
