@@ -115,3 +115,166 @@ pub fn aql_plan(lot_size: f64, level: &str, aql_value: &str) -> Result<JsValue, 
     let plan = aql::plan(lot_size as u64, level, a).map_err(js_error)?;
     to_js(&serde_json::to_value(plan).map_err(js_error)?)
 }
+
+/// The device's sync peer (the same state machine the tests drive), for the app's
+/// WebSocket. The app owns the socket: it calls `connected`, `receive`, `sync` and
+/// `disconnected`, and sends every frame `takeFrames` returns.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct WasmClient {
+    inner: crate::protocol::client::ClientPeer,
+}
+
+fn doc_id(id: &str) -> Result<crate::protocol::DocumentId, JsError> {
+    id.parse().map_err(js_error)
+}
+
+#[wasm_bindgen]
+impl WasmClient {
+    /// A peer named `peer_id`, with a durable `storage_id` (IndexedDB) when given.
+    #[wasm_bindgen(constructor)]
+    pub fn new(peer_id: String, storage_id: Option<String>) -> WasmClient {
+        let peer = crate::protocol::PeerId::new(peer_id);
+        let storage = storage_id.map(crate::protocol::StorageId::new);
+        WasmClient {
+            inner: crate::protocol::client::ClientPeer::new(peer, storage),
+        }
+    }
+
+    /// The socket opened.
+    pub fn connected(&mut self) {
+        self.inner.connected();
+    }
+
+    /// The socket closed.
+    pub fn disconnected(&mut self) {
+        self.inner.disconnected();
+    }
+
+    /// Whether the handshake is done.
+    #[wasm_bindgen(js_name = isJoined)]
+    pub fn is_joined(&self) -> bool {
+        self.inner.is_joined()
+    }
+
+    /// Adds a document from saved bytes (or asks for it when `bytes` is empty).
+    pub fn add(&mut self, id: &str, bytes: &[u8]) -> Result<(), JsError> {
+        let id = doc_id(id)?;
+        if bytes.is_empty() {
+            self.inner.want(id);
+        } else {
+            let doc = automerge::AutoCommit::load(bytes).map_err(js_error)?;
+            self.inner.add(id, doc);
+        }
+        Ok(())
+    }
+
+    /// Replaces a document's content with a record edited locally (merging, never losing
+    /// what the peer already holds).
+    #[wasm_bindgen(js_name = mergeRecord)]
+    pub fn merge_record(&mut self, id: &str, record: &mut WasmRecord) -> Result<(), JsError> {
+        let id = doc_id(id)?;
+        if self.inner.doc(&id).is_none() {
+            self.inner.want(id);
+        }
+        let doc = self
+            .inner
+            .doc_mut(&id)
+            .ok_or_else(|| JsError::new("unknown document"))?;
+        doc.merge(record.inner.doc_mut()).map_err(js_error)?;
+        Ok(())
+    }
+
+    /// The document as a record, to view or edit (a copy: edit it, then `mergeRecord`).
+    pub fn record(&self, id: &str, actor: &[u8]) -> Result<Option<WasmRecord>, JsError> {
+        let id = doc_id(id)?;
+        let Some(doc) = self.inner.doc(&id) else {
+            return Ok(None);
+        };
+        let doc = doc.clone().with_actor(actor_from_bytes(actor));
+        match Record::from_doc(doc) {
+            Ok(inner) => Ok(Some(WasmRecord { inner })),
+            Err(_) => Ok(None), // not received yet, or not a record
+        }
+    }
+
+    /// A document's saved bytes (to keep in IndexedDB).
+    pub fn save(&mut self, id: &str) -> Result<Option<Vec<u8>>, JsError> {
+        let id = doc_id(id)?;
+        Ok(self.inner.doc_mut(&id).map(automerge::AutoCommit::save))
+    }
+
+    /// The index document's record ids (for the user's index document).
+    #[wasm_bindgen(js_name = indexIds)]
+    pub fn index_ids(&self, id: &str) -> Result<Vec<String>, JsError> {
+        let id = doc_id(id)?;
+        Ok(self
+            .inner
+            .doc(&id)
+            .map(crate::summary::index_ids)
+            .unwrap_or_default())
+    }
+
+    /// Changes of a document not yet acknowledged by the server.
+    #[wasm_bindgen(js_name = unsyncedChanges)]
+    pub fn unsynced_changes(&mut self, id: &str) -> Result<u32, JsError> {
+        let id = doc_id(id)?;
+        Ok(u32::try_from(self.inner.unsynced_changes(&id)).unwrap_or(u32::MAX))
+    }
+
+    /// Ids of every document held.
+    #[wasm_bindgen(js_name = docIds)]
+    pub fn doc_ids(&self) -> Vec<String> {
+        self.inner
+            .doc_ids()
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    /// Generates sync messages for every document with something to say.
+    pub fn sync(&mut self) {
+        self.inner.sync();
+    }
+
+    /// A frame from the server; returns the events as `[{kind, doc?, message?}]`.
+    pub fn receive(&mut self, frame: &[u8]) -> Result<JsValue, JsError> {
+        use crate::protocol::client::ClientEvent;
+        let events = self.inner.receive(frame).map_err(js_error)?;
+        let list: Vec<serde_json::Value> = events
+            .into_iter()
+            .map(|e| match e {
+                ClientEvent::Joined { server } => {
+                    serde_json::json!({"kind": "joined", "server": server.as_str()})
+                }
+                ClientEvent::Changed(d) => {
+                    serde_json::json!({"kind": "changed", "doc": d.to_string()})
+                }
+                ClientEvent::Unavailable(d) => {
+                    serde_json::json!({"kind": "unavailable", "doc": d.to_string()})
+                }
+                ClientEvent::ServerError(m) => serde_json::json!({"kind": "error", "message": m}),
+            })
+            .collect();
+        to_js(&serde_json::Value::Array(list))
+    }
+
+    /// Frames to send now.
+    #[wasm_bindgen(js_name = takeFrames)]
+    pub fn take_frames(&mut self) -> Vec<js_sys::Uint8Array> {
+        self.inner
+            .take_frames()
+            .iter()
+            .map(|f| js_sys::Uint8Array::from(f.as_slice()))
+            .collect()
+    }
+}
+
+/// A new random-looking document id from 16 bytes the caller drew (crypto.getRandomValues).
+#[wasm_bindgen(js_name = documentId)]
+pub fn document_id(bytes: &[u8]) -> Result<String, JsError> {
+    let b: [u8; 16] = bytes
+        .try_into()
+        .map_err(|_| JsError::new("a document id needs exactly 16 bytes"))?;
+    Ok(crate::protocol::DocumentId::from_bytes(b).to_string())
+}
