@@ -4,3 +4,4 @@
 //! shell around [`cli::run`]; each subcommand drives the pure rules of `gendan-core`.
 
 pub mod cli;
+pub mod store;
