@@ -2,13 +2,16 @@
 //! rules of `gendan-core`.
 //!
 //! Exit codes: 0 on success; 2 for input that cannot be used (clap's own usage errors, and
-//! values the core rejects); 1 when the answer cannot be written.
+//! values the core rejects); 1 when the answer cannot be written. The admin commands (`user`,
+//! `backup`, `restore`, in [`crate::admin`]) also exit 2 for a refusal and 1 for a failure.
 
 use std::io::{self, Write};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use gendan_core::aql::{self, Aql, AqlError, InspectionLevel, LOT_SIZE_MAX, LOT_SIZE_MIN};
+
+use crate::admin;
 
 /// Exit code for input that cannot be used, the same as clap's usage errors.
 const EXIT_INVALID_INPUT: u8 = 2;
@@ -32,6 +35,19 @@ pub enum Command {
     /// The answer is one JSON object on one line, with the fields code_letter, sample_size,
     /// accept, reject and inspect_all.
     Aql(AqlArgs),
+    /// Manage users: add, list, revoke sessions, set passwords. Opens the data folder itself:
+    /// stop the server first.
+    #[command(subcommand)]
+    User(admin::UserCommand),
+    /// Write every document, account and blob of the data folder to one backup file.
+    ///
+    /// Stop the server first. Prints {"backup", "keys", "blobs", "bytes", "sha256"}.
+    Backup(admin::BackupArgs),
+    /// Recreate a data folder from a backup file: `gendan restore --from FILE [--data DIR]`.
+    ///
+    /// The folder must be absent or empty; the file is checked whole (structure, every blob's
+    /// hash, the final SHA-256) before anything is written.
+    Restore(admin::RestoreArgs),
 }
 
 /// The arguments of `gendan aql`.
@@ -64,6 +80,9 @@ pub enum CliError {
     /// The answer could not be written or encoded.
     #[error("cannot write the answer: {0}")]
     Output(#[from] io::Error),
+    /// An admin command (user, backup, restore) was refused or failed.
+    #[error(transparent)]
+    Admin(#[from] admin::AdminError),
 }
 
 impl CliError {
@@ -72,6 +91,7 @@ impl CliError {
         match self {
             CliError::Aql(_) => EXIT_INVALID_INPUT,
             CliError::Output(_) => EXIT_OUTPUT_FAILED,
+            CliError::Admin(error) => error.exit_code(),
         }
     }
 }
@@ -94,6 +114,9 @@ pub fn run() -> ExitCode {
 pub fn execute(cli: &Cli, out: &mut impl Write) -> Result<(), CliError> {
     match &cli.command {
         Command::Aql(args) => aql_command(args, out),
+        Command::User(command) => Ok(admin::user(command, out)?),
+        Command::Backup(args) => Ok(admin::backup(args, out)?),
+        Command::Restore(args) => Ok(admin::restore(args, out)?),
     }
 }
 

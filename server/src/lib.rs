@@ -4,6 +4,7 @@
 //! shell around [`cli::run`]; each subcommand drives the pure rules of `gendan-core`.
 
 pub mod accounts;
+pub mod admin;
 pub mod attribution;
 pub mod backup;
 pub mod blobs;
