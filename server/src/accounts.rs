@@ -63,7 +63,8 @@ const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 
 // All of a user's sessions fit one batch when they are revoked.
 const _: () = assert!(2 * SESSIONS_PER_USER_MAX + 2 <= crate::store::BATCH_OPS_MAX);
-const _: () = assert!(SESSIONS_PER_USER_MAX < SCAN_ROWS_MAX && USERS_MAX >= SCAN_ROWS_MAX);
+// A user's sessions and the count of users are each read with one scan.
+const _: () = assert!(SESSIONS_PER_USER_MAX < SCAN_ROWS_MAX && USERS_MAX <= SCAN_ROWS_MAX);
 
 /// Why an account operation failed.
 #[derive(Debug, thiserror::Error)]

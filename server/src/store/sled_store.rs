@@ -407,6 +407,7 @@ fn open_error(dir: &Path, error: sled::Error) -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::SCAN_ROWS_MAX;
     use crate::store::tests::{contract, limits};
 
     #[test]
@@ -618,5 +619,97 @@ mod tests {
         // A refused write is not counted.
         assert!(store.put(b"", b"x").is_err());
         assert_eq!(*lock(&store.writes), 3);
+    }
+
+    /// Set for the child process of [`acknowledged_writes_survive_kill_9`]: its store folder.
+    const KILL_CHILD_DIR: &str = "GENDAN_KILL_9_CHILD_DIR";
+
+    /// The child of [`acknowledged_writes_survive_kill_9`]: writes and flushes until killed,
+    /// printing `ack N` once write N is flushed. Does nothing when run on its own.
+    #[test]
+    #[ignore = "run as a child process by acknowledged_writes_survive_kill_9"]
+    fn kill_9_child_writer() {
+        let Some(dir) = std::env::var_os(KILL_CHILD_DIR) else {
+            return;
+        };
+        let store = SledStore::open(Path::new(&dir)).unwrap();
+        let first = store
+            .scan_prefix_keys(b"k/", None, SCAN_ROWS_MAX)
+            .unwrap()
+            .len() as u64;
+        let mut out = io::stdout().lock();
+        for i in first..first + 1_000_000 {
+            store
+                .put(format!("k/{i:08}").as_bytes(), &i.to_be_bytes().repeat(64))
+                .unwrap();
+            if i % 3 == 2 {
+                store.flush().unwrap();
+                writeln!(out, "\nack {i}").unwrap();
+                out.flush().unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn acknowledged_writes_survive_kill_9() {
+        use std::io::BufRead;
+        use std::process::{Command, Stdio};
+
+        /// Kills the child however the test ends.
+        struct Child(std::process::Child);
+        impl Drop for Child {
+            fn drop(&mut self) {
+                let _ = self.0.kill();
+                let _ = self.0.wait();
+            }
+        }
+
+        let dir = tempfile::tempdir().unwrap();
+        let mut acknowledged: Option<u64> = None;
+        for round in 1..=3u64 {
+            let mut child = Child(
+                Command::new(std::env::current_exe().unwrap())
+                    .args([
+                        "--exact",
+                        "store::sled_store::tests::kill_9_child_writer",
+                        "--ignored",
+                        "--nocapture",
+                        "--test-threads=1",
+                    ])
+                    .env(KILL_CHILD_DIR, dir.path())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .unwrap(),
+            );
+            let stdout = child.0.stdout.take().unwrap();
+            let mut acks_this_round = 0;
+            for line in io::BufReader::new(stdout).lines() {
+                let line = line.unwrap();
+                if let Some(n) = line.strip_prefix("ack ") {
+                    acknowledged = Some(n.trim().parse().unwrap());
+                    acks_this_round += 1;
+                    if acks_this_round == 40 * round {
+                        break;
+                    }
+                }
+            }
+            // SIGKILL: no destructor, no last flush.
+            child.0.kill().unwrap();
+            child.0.wait().unwrap();
+            drop(child);
+
+            let last = acknowledged.expect("the child acknowledged writes");
+            let store = SledStore::open(dir.path()).unwrap();
+            for i in 0..=last {
+                let value = store.get(format!("k/{i:08}").as_bytes()).unwrap();
+                assert_eq!(
+                    value,
+                    Some(i.to_be_bytes().repeat(64)),
+                    "round {round}: acknowledged write {i} of {last} is lost"
+                );
+            }
+            store.verify().unwrap();
+        }
     }
 }
