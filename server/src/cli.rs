@@ -30,6 +30,14 @@ pub struct Cli {
 /// The subcommands of `gendan`.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the server: WebSocket sync at /sync, REST at /api/v1, the PWA at /.
+    ///
+    /// `gendan serve --bind 127.0.0.1:8080 --data ./data [--demo] [--tls-cert C --tls-key K]`
+    Serve(Box<crate::serve::ServeArgs>),
+    /// Load the demo users and records into a data folder that has no users yet.
+    ///
+    /// Prints {"loaded": true|false}. Every demo user's password is `gendan-demo`.
+    Demo(DemoArgs),
     /// Print the sampling plan for a lot (ISO 2859-1, single sampling, normal inspection).
     ///
     /// The answer is one JSON object on one line, with the fields code_letter, sample_size,
@@ -96,10 +104,84 @@ impl CliError {
     }
 }
 
+/// The arguments of `gendan demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// The data folder.
+    #[arg(long, default_value = crate::data_dir::DEFAULT_DATA_DIR)]
+    pub data: std::path::PathBuf,
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GENDAN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr)
+        .try_init();
+}
+
+fn runtime() -> io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+}
+
+/// Runs the server or the demo loader: they need a runtime and report failures with exit 1.
+fn run_async(command: &Command) -> Option<ExitCode> {
+    let result: anyhow::Result<()> = match command {
+        Command::Serve(args) => {
+            init_logging();
+            runtime()
+                .map_err(anyhow::Error::from)
+                .and_then(|rt| rt.block_on(crate::serve::run((**args).clone())))
+        }
+        Command::Demo(args) => {
+            init_logging();
+            runtime()
+                .map_err(anyhow::Error::from)
+                .and_then(|rt| rt.block_on(demo_command(args)))
+        }
+        _ => return None,
+    };
+    Some(match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(EXIT_OUTPUT_FAILED)
+        }
+    })
+}
+
+async fn demo_command(args: &DemoArgs) -> anyhow::Result<()> {
+    let data = crate::data_dir::DataDir::new(&args.data);
+    let (storage, _blobs) = crate::serve::open_storage(&data)?;
+    let config = crate::sync::SyncConfig {
+        hub: gendan_core::protocol::hub::HubConfig {
+            peer_id: gendan_core::protocol::PeerId::new("gendan-demo-loader"),
+            storage_id: gendan_core::protocol::StorageId::new("demo-loader"),
+            limits: gendan_core::protocol::hub::HubLimits::default(),
+        },
+        pending_outbound_max: crate::sync::PENDING_OUTBOUND_MAX_DEFAULT,
+        batch_events_max: crate::sync::BATCH_EVENTS_MAX_DEFAULT,
+        idle_unload_ms: crate::sync::IDLE_UNLOAD_MS_DEFAULT,
+    };
+    let sync = crate::sync::spawn(config, std::sync::Arc::new(storage.clone()));
+    let loaded = crate::demo::seed_if_empty(&storage, &sync).await?;
+    sync.shutdown().await;
+    let mut out = io::stdout().lock();
+    serde_json::to_writer(&mut out, &serde_json::json!({ "loaded": loaded }))?;
+    writeln!(out)?;
+    Ok(())
+}
+
 /// Parses the process arguments, runs the subcommand and returns the exit code. Usage errors
 /// are reported by clap, which exits with code 2 by itself.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(code) = run_async(&cli.command) {
+        return code;
+    }
     let mut stdout = io::stdout().lock();
     match execute(&cli, &mut stdout) {
         Ok(()) => ExitCode::SUCCESS,
@@ -117,6 +199,7 @@ pub fn execute(cli: &Cli, out: &mut impl Write) -> Result<(), CliError> {
         Command::User(command) => Ok(admin::user(command, out)?),
         Command::Backup(args) => Ok(admin::backup(args, out)?),
         Command::Restore(args) => Ok(admin::restore(args, out)?),
+        Command::Serve(_) | Command::Demo(_) => Ok(()), // run by `run_async`
     }
 }
 

@@ -5,12 +5,19 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod api;
 pub mod attribution;
 pub mod backup;
 pub mod blobs;
 pub mod cli;
 pub mod data_dir;
+pub mod demo;
 pub mod docs;
+pub mod persist;
 pub mod projections;
 pub mod quarantine;
+pub mod serve;
+pub mod static_files;
 pub mod store;
+pub mod sync;
+pub mod ws;

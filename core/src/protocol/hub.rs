@@ -921,7 +921,7 @@ impl Hub {
     /// The full saved bytes of a loaded document (for compaction).
     pub fn snapshot(&mut self, doc_id: &DocumentId) -> Option<Vec<u8>> {
         match self.docs.get_mut(doc_id) {
-            Some(Slot::Loaded(d)) => Some(d.doc.save_nocompress()),
+            Some(Slot::Loaded(d)) => Some(d.doc.save()),
             _ => None,
         }
     }

@@ -1,0 +1,298 @@
+//! The sync service's storage: documents, attribution, quarantine, projections, index
+//! membership and index document ids, all in one [`Store`] and written one turn at a time.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use gendan_core::access::{Principal, Role};
+use gendan_core::protocol::DocumentId;
+use gendan_core::summary::Summary;
+
+use crate::accounts::Accounts;
+use crate::attribution::{Attribution, AttributionLog};
+use crate::docs::DocStore;
+use crate::projections::{IndexField, Projections, RecordSummary};
+use crate::quarantine::{Quarantine, QuarantineEntry, new_id};
+use crate::store::{Batch, Store};
+use crate::sync::{SyncStorage, Turn};
+
+/// A document is compacted (snapshot replaces its chunks) after this many incremental
+/// chunks; it keeps loads fast and stays far below [`crate::docs::INCREMENTALS_MAX`].
+pub const COMPACT_AFTER_CHUNKS: u64 = 64;
+
+/// Records a new index may start with, at most (per scope field).
+pub const SCOPE_CANDIDATES_MAX: usize = 10_000;
+
+/// Everything the server stores, over one store.
+#[derive(Debug, Clone)]
+pub struct ServerStorage {
+    /// The key/value store.
+    pub store: Arc<dyn Store>,
+    /// Documents.
+    pub docs: DocStore,
+    /// Who delivered which change.
+    pub attribution: AttributionLog,
+    /// Refused change sets.
+    pub quarantine: Quarantine,
+    /// Record summaries for office queries.
+    pub projections: Projections,
+    /// Users and sessions.
+    pub accounts: Accounts,
+}
+
+fn members_key(doc: &DocumentId) -> Vec<u8> {
+    format!("members/{doc}").into_bytes()
+}
+
+fn index_key(user: &str) -> Vec<u8> {
+    format!("index/{user}").into_bytes()
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// A summary as the projections table stores it.
+pub fn to_record_summary(id: &DocumentId, s: &Summary, updated_ms: u64) -> RecordSummary {
+    let opt = |v: &str| {
+        if v.is_empty() {
+            None
+        } else {
+            Some(v.to_string())
+        }
+    };
+    RecordSummary {
+        id: id.to_string(),
+        record_type: s.record_type.clone(),
+        title: s.title.clone(),
+        status: s.status.clone(),
+        order_no: opt(&s.order_no),
+        style_no: opt(&s.style_no),
+        customer: opt(&s.customer),
+        factory: opt(&s.factory),
+        warehouse: opt(&s.warehouse),
+        assignees: s.assignees.clone(),
+        due_ms: u64::try_from(s.due_ms).ok().filter(|d| *d > 0),
+        updated_ms,
+        verdict: opt(&s.verdict),
+    }
+}
+
+/// The summary fields the index and access rules use, from a stored projection.
+pub fn from_record_summary(r: &RecordSummary) -> Summary {
+    Summary {
+        record_type: r.record_type.clone(),
+        title: r.title.clone(),
+        status: r.status.clone(),
+        verdict: r.verdict.clone().unwrap_or_default(),
+        order_no: r.order_no.clone().unwrap_or_default(),
+        style_no: r.style_no.clone().unwrap_or_default(),
+        customer: r.customer.clone().unwrap_or_default(),
+        factory: r.factory.clone().unwrap_or_default(),
+        warehouse: r.warehouse.clone().unwrap_or_default(),
+        assignees: r.assignees.clone(),
+        due_ms: r.due_ms.and_then(|d| i64::try_from(d).ok()).unwrap_or(0),
+        ..Summary::default()
+    }
+}
+
+impl ServerStorage {
+    /// All tables over `store`.
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        ServerStorage {
+            docs: DocStore::new(store.clone()),
+            attribution: AttributionLog::new(store.clone()),
+            quarantine: Quarantine::new(store.clone()),
+            projections: Projections::new(store.clone()),
+            accounts: Accounts::new(store.clone()),
+            store,
+        }
+    }
+
+    fn write_turn(&self, turn: &Turn) -> Result<(), String> {
+        let mut batch = Batch::new();
+        for (doc, bytes) in &turn.appends {
+            self.docs
+                .append_to(&mut batch, &doc.to_string(), bytes)
+                .map_err(|e| e.to_string())?;
+        }
+        for a in &turn.accepted {
+            let attribution = Attribution {
+                user: a.user.clone(),
+                peer: a.peer.as_str().to_string(),
+                device: None,
+                at_ms: u64::try_from(a.at_ms).unwrap_or(0),
+            };
+            for h in &a.change_hashes {
+                self.attribution
+                    .put(&mut batch, &a.doc.to_string(), &h.to_string(), &attribution)
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        let now = now_ms();
+        for (doc, user, hashes) in &turn.local {
+            let attribution = Attribution {
+                user: user.clone(),
+                peer: "server (office)".into(),
+                device: None,
+                at_ms: now,
+            };
+            for h in hashes {
+                self.attribution
+                    .put(&mut batch, &doc.to_string(), &h.to_string(), &attribution)
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        for r in &turn.rejected {
+            let at_ms = u64::try_from(r.at_ms).unwrap_or(0);
+            let reason = r
+                .problems
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ");
+            let entry = QuarantineEntry {
+                id: new_id(at_ms).map_err(|e| e.to_string())?,
+                doc_id: r.doc.to_string(),
+                user: r.user.clone(),
+                peer: r.peer.as_str().to_string(),
+                at_ms,
+                reason,
+                changes: r.changes.clone(),
+            };
+            self.quarantine
+                .put(&mut batch, &entry)
+                .map_err(|e| e.to_string())?;
+        }
+        for (doc, summary) in &turn.summaries {
+            self.projections
+                .upsert(&mut batch, &to_record_summary(doc, summary, now))
+                .map_err(|e| e.to_string())?;
+        }
+        for (doc, members) in &turn.members {
+            let value = serde_json::to_vec(members).map_err(|e| e.to_string())?;
+            batch.put(members_key(doc), value);
+        }
+        for (user, doc) in &turn.new_indexes {
+            batch.put(index_key(user), doc.to_string().into_bytes());
+        }
+        self.store.apply(batch).map_err(|e| e.to_string())?;
+        self.store.flush().map_err(|e| e.to_string())?;
+        Ok(())
+    }
+}
+
+impl SyncStorage for ServerStorage {
+    fn load(&self, doc: &DocumentId) -> Result<Option<Vec<u8>>, String> {
+        self.docs.load(&doc.to_string()).map_err(|e| e.to_string())
+    }
+
+    fn commit(&self, turn: &Turn) -> Result<(), String> {
+        self.write_turn(turn)?;
+        // Compaction after the turn is durable: the snapshot covers every chunk written.
+        for (doc, snapshot) in &turn.compactions {
+            let id = doc.to_string();
+            let covers = self
+                .docs
+                .load_with_seq(&id)
+                .map_err(|e| e.to_string())?
+                .map(|l| l.next_seq)
+                .unwrap_or(0);
+            self.docs
+                .compact(&id, snapshot, covers)
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    fn needs_compaction(&self, doc: &DocumentId, appending: usize) -> bool {
+        self.docs
+            .incremental_count(&doc.to_string())
+            .map(|n| n + appending as u64 > COMPACT_AFTER_CHUNKS)
+            .unwrap_or(false)
+    }
+
+    fn index_doc(&self, user: &str) -> Result<Option<DocumentId>, String> {
+        match self
+            .store
+            .get(&index_key(user))
+            .map_err(|e| e.to_string())?
+        {
+            Some(v) => String::from_utf8(v)
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .map(Some)
+                .ok_or_else(|| format!("the index id of {user} is damaged")),
+            None => Ok(None),
+        }
+    }
+
+    fn field_users(&self) -> Result<Vec<Principal>, String> {
+        Ok(self
+            .accounts
+            .list_users()
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .filter(|u| !u.disabled && !u.role.is_office())
+            .map(|u| u.principal())
+            .collect())
+    }
+
+    fn index_members(&self, doc: &DocumentId) -> Result<BTreeSet<String>, String> {
+        match self
+            .store
+            .get(&members_key(doc))
+            .map_err(|e| e.to_string())?
+        {
+            Some(v) => serde_json::from_slice(&v)
+                .map_err(|e| format!("index membership of {doc} is damaged: {e}")),
+            None => Ok(BTreeSet::new()),
+        }
+    }
+
+    fn scope_candidates(&self, p: &Principal) -> Result<Vec<(DocumentId, Summary)>, String> {
+        let mut ids = BTreeSet::new();
+        let mut by = |field: IndexField, value: &str| -> Result<(), String> {
+            let mut after: Option<String> = None;
+            loop {
+                let page = self
+                    .projections
+                    .ids_by(field, value, after.as_deref(), 1000)
+                    .map_err(|e| e.to_string())?;
+                let full = page.len() == 1000;
+                after = page.last().cloned();
+                ids.extend(page);
+                if !full || ids.len() >= SCOPE_CANDIDATES_MAX {
+                    return Ok(());
+                }
+            }
+        };
+        by(IndexField::Assignee, &p.user)?;
+        match p.role {
+            Role::Factory => {
+                if let Some(f) = p.factory.as_deref().filter(|f| !f.is_empty()) {
+                    by(IndexField::Factory, f)?;
+                }
+            }
+            Role::Warehouse => {
+                if let Some(w) = p.warehouse.as_deref().filter(|w| !w.is_empty()) {
+                    by(IndexField::Warehouse, w)?;
+                }
+            }
+            _ => {}
+        }
+        let mut out = Vec::new();
+        for id in ids {
+            let Ok(doc) = id.parse::<DocumentId>() else {
+                continue;
+            };
+            if let Some(r) = self.projections.get(&id).map_err(|e| e.to_string())? {
+                out.push((doc, from_record_summary(&r)));
+            }
+        }
+        Ok(out)
+    }
+}

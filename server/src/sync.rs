@@ -1,0 +1,764 @@
+//! The sync service: one task owns the [`Hub`] (the sans-IO protocol state machine of
+//! `gendan-core`); WebSocket connections and REST handlers talk to it through channels.
+//!
+//! Each turn of the loop takes every event that is ready (up to [`SyncConfig::batch_events_max`]),
+//! feeds them to the hub, lets it fan out, maintains the per-user index documents, then
+//! writes everything the turn produced **in one batch and flushes it** (group commit), and
+//! only then delivers the frames — so no device ever sees heads the disk does not hold.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use automerge::{AutoCommit, Change};
+use gendan_core::access::{Access, Principal, record_access};
+use gendan_core::common::{EditContext, UnixMs};
+use gendan_core::protocol::DocumentId;
+use gendan_core::protocol::hub::{Accepted, ConnId, Hub, HubConfig, Rejected, StoreWrite};
+use gendan_core::record::{Record, read_header};
+use gendan_core::summary::{self, Summary};
+use tokio::sync::{mpsc, oneshot};
+
+/// Tuning and limits of the sync service.
+#[derive(Debug, Clone)]
+pub struct SyncConfig {
+    /// The hub's identity and protocol limits.
+    pub hub: HubConfig,
+    /// Frames waiting to be written to one connection; a reader slower than this is cut
+    /// off rather than buffered without bound.
+    pub pending_outbound_max: usize,
+    /// Events taken into one turn (one group commit).
+    pub batch_events_max: usize,
+    /// Documents nobody syncs are unloaded from memory after this long.
+    pub idle_unload_ms: u64,
+}
+
+/// Frames waiting for one connection, by default.
+pub const PENDING_OUTBOUND_MAX_DEFAULT: usize = 1024;
+/// Events per turn, by default.
+pub const BATCH_EVENTS_MAX_DEFAULT: usize = 512;
+/// Idle documents are unloaded after this long, by default.
+pub const IDLE_UNLOAD_MS_DEFAULT: u64 = 30_000;
+
+/// What the sync service needs from storage. All writes of one turn arrive in one call and
+/// must be durable when it returns.
+pub trait SyncStorage: Send + Sync + 'static {
+    /// A document's bytes, or `None` when it does not exist.
+    fn load(&self, doc: &DocumentId) -> Result<Option<Vec<u8>>, String>;
+    /// Writes one turn atomically and flushes; then replaces the chunks of the documents in
+    /// `turn.compactions` with their snapshots.
+    fn commit(&self, turn: &Turn) -> Result<(), String>;
+    /// Whether a document should be compacted once `appending` more chunks are written.
+    fn needs_compaction(&self, doc: &DocumentId, appending: usize) -> bool;
+    /// `user`'s index document id, if one was made.
+    fn index_doc(&self, user: &str) -> Result<Option<DocumentId>, String>;
+    /// Every user who may have an index (field roles), with what decides their scope.
+    fn field_users(&self) -> Result<Vec<Principal>, String>;
+    /// The users whose index lists `doc` now.
+    fn index_members(&self, doc: &DocumentId) -> Result<BTreeSet<String>, String>;
+    /// Records that may be in `p`'s scope (by assignee, creator, factory or warehouse),
+    /// with their summaries: what a new index document starts with.
+    fn scope_candidates(&self, p: &Principal) -> Result<Vec<(DocumentId, Summary)>, String>;
+}
+
+/// The scope fields of a record, as its summary has them.
+pub fn header_of(s: &Summary) -> gendan_core::record::RecordHeader {
+    gendan_core::record::RecordHeader {
+        record_type: s.record_type.parse().unwrap_or_default(),
+        created_by: s.created_by.clone(),
+        assignees: s.assignees.iter().map(|a| (a.clone(), true)).collect(),
+        factory: s.factory.clone(),
+        warehouse: s.warehouse.clone(),
+        ..Default::default()
+    }
+}
+
+/// Everything one turn writes.
+#[derive(Debug, Default)]
+pub struct Turn {
+    /// Document chunks to append.
+    pub appends: Vec<(DocumentId, Vec<u8>)>,
+    /// Change sets merged, for attribution.
+    pub accepted: Vec<Accepted>,
+    /// Change sets refused, for the quarantine.
+    pub rejected: Vec<Rejected>,
+    /// New summaries of changed records, for projections.
+    pub summaries: Vec<(DocumentId, Summary)>,
+    /// New index membership of changed records.
+    pub members: Vec<(DocumentId, BTreeSet<String>)>,
+    /// Index documents created this turn (user, document).
+    pub new_indexes: Vec<(String, DocumentId)>,
+    /// Changes made by the server on behalf of an office user (REST), for attribution.
+    pub local: Vec<(DocumentId, String, Vec<automerge::ChangeHash>)>,
+    /// Documents to compact after the turn is durable, with their full snapshots.
+    pub compactions: Vec<(DocumentId, Vec<u8>)>,
+}
+
+impl Turn {
+    fn is_empty(&self) -> bool {
+        self.appends.is_empty()
+            && self.accepted.is_empty()
+            && self.rejected.is_empty()
+            && self.summaries.is_empty()
+            && self.members.is_empty()
+            && self.new_indexes.is_empty()
+            && self.local.is_empty()
+    }
+}
+
+/// What the writer half of a connection receives.
+#[derive(Debug)]
+pub enum Outbound {
+    /// A binary frame to send.
+    Frame(Vec<u8>),
+    /// Close the socket with this reason.
+    Close(String),
+}
+
+/// An edit the office makes through REST, carried out inside the sync loop so it is
+/// merged, written and fanned out like a device's.
+pub type EditFn = Box<dyn FnOnce(&mut Record) -> Result<(), String> + Send>;
+
+enum Event {
+    Connect {
+        conn: ConnId,
+        principal: Principal,
+        tx: mpsc::Sender<Outbound>,
+    },
+    Frame {
+        conn: ConnId,
+        bytes: Vec<u8>,
+    },
+    Disconnect {
+        conn: ConnId,
+    },
+    Create {
+        doc: DocumentId,
+        bytes: Vec<u8>,
+        user: String,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+    Edit {
+        doc: DocumentId,
+        user: String,
+        edit: EditFn,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+    EnsureIndex {
+        user: Principal,
+        reply: oneshot::Sender<Result<DocumentId, String>>,
+    },
+    Shutdown {
+        reply: oneshot::Sender<()>,
+    },
+}
+
+/// Counters for `/metrics`.
+#[derive(Debug, Default)]
+pub struct SyncMetrics {
+    /// Live WebSocket connections.
+    pub connections: AtomicU64,
+    /// Frames received.
+    pub frames_in: AtomicU64,
+    /// Frames sent.
+    pub frames_out: AtomicU64,
+    /// Bytes received.
+    pub bytes_in: AtomicU64,
+    /// Bytes sent.
+    pub bytes_out: AtomicU64,
+    /// Change sets merged.
+    pub accepted: AtomicU64,
+    /// Change sets refused.
+    pub rejected: AtomicU64,
+    /// Group commits.
+    pub commits: AtomicU64,
+    /// Connections cut off for reading too slowly.
+    pub slow_readers_cut: AtomicU64,
+    /// Documents in memory.
+    pub docs_loaded: AtomicU64,
+}
+
+/// The handle REST and WebSocket handlers use.
+#[derive(Debug, Clone)]
+pub struct SyncHandle {
+    tx: mpsc::Sender<Event>,
+    next_conn: Arc<AtomicU64>,
+    /// Counters.
+    pub metrics: Arc<SyncMetrics>,
+    pending_outbound_max: usize,
+}
+
+impl std::fmt::Debug for Event {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Event::Connect { .. } => "Connect",
+            Event::Frame { .. } => "Frame",
+            Event::Disconnect { .. } => "Disconnect",
+            Event::Create { .. } => "Create",
+            Event::Edit { .. } => "Edit",
+            Event::EnsureIndex { .. } => "EnsureIndex",
+            Event::Shutdown { .. } => "Shutdown",
+        })
+    }
+}
+
+/// The service stopped (shut down or failed).
+#[derive(Debug, thiserror::Error)]
+#[error("the sync service is not running")]
+pub struct Stopped;
+
+impl SyncHandle {
+    /// Registers a new connection; returns its id and the receiver of its outbound frames.
+    pub async fn connect(
+        &self,
+        principal: Principal,
+    ) -> Result<(ConnId, mpsc::Receiver<Outbound>), Stopped> {
+        let conn = self.next_conn.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::channel(self.pending_outbound_max);
+        self.tx
+            .send(Event::Connect {
+                conn,
+                principal,
+                tx,
+            })
+            .await
+            .map_err(|_| Stopped)?;
+        Ok((conn, rx))
+    }
+
+    /// A frame from a connection.
+    pub async fn frame(&self, conn: ConnId, bytes: Vec<u8>) -> Result<(), Stopped> {
+        self.tx
+            .send(Event::Frame { conn, bytes })
+            .await
+            .map_err(|_| Stopped)
+    }
+
+    /// A connection closed.
+    pub async fn disconnect(&self, conn: ConnId) {
+        let _ = self.tx.send(Event::Disconnect { conn }).await;
+    }
+
+    /// Stores a new record (its saved bytes) created by `user` through REST.
+    pub async fn create(&self, doc: DocumentId, bytes: Vec<u8>, user: &str) -> Result<(), String> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Event::Create {
+                doc,
+                bytes,
+                user: user.into(),
+                reply,
+            })
+            .await
+            .map_err(|_| Stopped.to_string())?;
+        rx.await.map_err(|_| Stopped.to_string())?
+    }
+
+    /// Edits a record as `user` inside the sync loop.
+    pub async fn edit(&self, doc: DocumentId, user: &str, edit: EditFn) -> Result<(), String> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Event::Edit {
+                doc,
+                user: user.into(),
+                edit,
+                reply,
+            })
+            .await
+            .map_err(|_| Stopped.to_string())?;
+        rx.await.map_err(|_| Stopped.to_string())?
+    }
+
+    /// `user`'s index document, created (and filled with their scope) on first use.
+    pub async fn ensure_index(&self, user: Principal) -> Result<DocumentId, String> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Event::EnsureIndex { user, reply })
+            .await
+            .map_err(|_| Stopped.to_string())?;
+        rx.await.map_err(|_| Stopped.to_string())?
+    }
+
+    /// Stops the loop after the current turn is written.
+    pub async fn shutdown(&self) {
+        let (reply, rx) = oneshot::channel();
+        if self.tx.send(Event::Shutdown { reply }).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+fn now_ms() -> UnixMs {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// A random 16-byte id (documents, actors).
+pub fn random_bytes16() -> [u8; 16] {
+    let mut b = [0u8; 16];
+    // The OS generator failing is not recoverable for a server that must mint unique ids.
+    getrandom::fill(&mut b).expect("the operating system's random number generator works");
+    b
+}
+
+/// Starts the service on the current tokio runtime.
+pub fn spawn(config: SyncConfig, storage: Arc<dyn SyncStorage>) -> SyncHandle {
+    let (tx, rx) = mpsc::channel(config.batch_events_max * 4);
+    let metrics = Arc::new(SyncMetrics::default());
+    let handle = SyncHandle {
+        tx,
+        next_conn: Arc::new(AtomicU64::new(1)),
+        metrics: metrics.clone(),
+        pending_outbound_max: config.pending_outbound_max,
+    };
+    let hub = Hub::new(config.hub.clone());
+    let state = Loop {
+        hub,
+        storage,
+        conns: HashMap::new(),
+        config,
+        metrics,
+        index_docs: HashMap::new(),
+        actor: automerge::ActorId::from(random_bytes16().as_slice()),
+    };
+    tokio::spawn(state.run(rx));
+    handle
+}
+
+struct Loop {
+    hub: Hub,
+    storage: Arc<dyn SyncStorage>,
+    conns: HashMap<ConnId, mpsc::Sender<Outbound>>,
+    config: SyncConfig,
+    metrics: Arc<SyncMetrics>,
+    /// Index document per user (cache of storage).
+    index_docs: HashMap<String, DocumentId>,
+    /// The server's own Automerge actor, for the changes it makes.
+    actor: automerge::ActorId,
+}
+
+type Reply<T> = (oneshot::Sender<Result<T, String>>, Result<T, String>);
+
+/// Replies that may only go out once the turn is durable.
+#[derive(Default)]
+struct Pending {
+    sends: Vec<(ConnId, Vec<u8>)>,
+    closes: Vec<(ConnId, String)>,
+    replies: Vec<Reply<()>>,
+    index_replies: Vec<Reply<DocumentId>>,
+    changed: BTreeSet<DocumentId>,
+}
+
+impl Loop {
+    async fn run(mut self, mut rx: mpsc::Receiver<Event>) {
+        let mut tick = tokio::time::interval(Duration::from_millis(250));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let mut events = Vec::new();
+            tokio::select! {
+                ev = rx.recv() => match ev {
+                    Some(ev) => events.push(ev),
+                    None => return,
+                },
+                _ = tick.tick() => {
+                    let unloaded = self.hub.unload_idle(now_ms(), i64::try_from(self.config.idle_unload_ms).unwrap_or(i64::MAX));
+                    if unloaded > 0 {
+                        tracing::debug!(unloaded, "idle documents unloaded");
+                    }
+                    self.metrics.docs_loaded.store(self.hub.loaded_count() as u64, Ordering::Relaxed);
+                    continue;
+                }
+            }
+            while events.len() < self.config.batch_events_max {
+                match rx.try_recv() {
+                    Ok(ev) => events.push(ev),
+                    Err(_) => break,
+                }
+            }
+            let mut shutdown = None;
+            let mut turn = Turn::default();
+            let mut pending = Pending::default();
+            for ev in events {
+                if let Event::Shutdown { reply } = ev {
+                    shutdown = Some(reply);
+                    continue;
+                }
+                self.handle(ev, &mut turn, &mut pending);
+            }
+            self.settle(&mut turn, &mut pending);
+            self.plan_compactions(&mut turn);
+            if let Err(e) = self.commit(turn).await {
+                // Storage failed: nothing of this turn may be acknowledged. Close every
+                // connection (devices keep their changes and resend) and stop.
+                tracing::error!(error = %e, "storage failed; the sync service stops");
+                for tx in self.conns.values() {
+                    let _ = tx.try_send(Outbound::Close("server storage failure".into()));
+                }
+                for (reply, _) in pending.replies {
+                    let _ = reply.send(Err(format!("storage failure: {e}")));
+                }
+                return;
+            }
+            self.deliver(pending);
+            if let Some(reply) = shutdown {
+                for tx in self.conns.values() {
+                    let _ = tx.try_send(Outbound::Close("server shutting down".into()));
+                }
+                let _ = reply.send(());
+                return;
+            }
+        }
+    }
+
+    fn handle(&mut self, ev: Event, turn: &mut Turn, pending: &mut Pending) {
+        let now = now_ms();
+        match ev {
+            Event::Connect {
+                conn,
+                principal,
+                tx,
+            } => {
+                self.hub.connect(conn, principal, now);
+                self.conns.insert(conn, tx);
+                self.metrics
+                    .connections
+                    .store(self.conns.len() as u64, Ordering::Relaxed);
+            }
+            Event::Frame { conn, bytes } => {
+                self.metrics.frames_in.fetch_add(1, Ordering::Relaxed);
+                self.metrics
+                    .bytes_in
+                    .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                self.hub.receive(conn, &bytes, now);
+            }
+            Event::Disconnect { conn } => {
+                self.hub.disconnect(conn);
+                self.conns.remove(&conn);
+                self.metrics
+                    .connections
+                    .store(self.conns.len() as u64, Ordering::Relaxed);
+            }
+            Event::Create {
+                doc,
+                bytes,
+                user,
+                reply,
+            } => {
+                let result = self.create(doc, &bytes, &user, turn, pending);
+                pending.replies.push((reply, result));
+            }
+            Event::Edit {
+                doc,
+                user,
+                edit,
+                reply,
+            } => {
+                let result = self.edit(doc, &user, edit, turn, pending);
+                pending.replies.push((reply, result));
+            }
+            Event::EnsureIndex { user, reply } => {
+                let result = self.ensure_index(&user, turn, pending);
+                pending.index_replies.push((reply, result));
+            }
+            Event::Shutdown { .. } => {}
+        }
+    }
+
+    fn ensure_loaded(&mut self, doc: DocumentId, pending: &mut Pending) -> Result<(), String> {
+        if self.hub.is_loaded(&doc) {
+            return Ok(());
+        }
+        let bytes = self.storage.load(&doc)?;
+        self.hub
+            .loaded(doc, bytes.as_deref(), now_ms())
+            .map_err(|e| format!("stored document {doc} does not load: {e}"))?;
+        self.drain(pending, &mut Turn::default());
+        Ok(())
+    }
+
+    fn create(
+        &mut self,
+        doc: DocumentId,
+        bytes: &[u8],
+        user: &str,
+        turn: &mut Turn,
+        pending: &mut Pending,
+    ) -> Result<(), String> {
+        if self.storage.load(&doc)?.is_some() || self.hub.with_document(&doc, |_| ()).is_some() {
+            return Err(format!("record {doc} already exists"));
+        }
+        let mut new = AutoCommit::load(bytes).map_err(|e| e.to_string())?;
+        let changes: Vec<Change> = new.get_changes(&[]);
+        let hashes = changes.iter().map(Change::hash).collect();
+        self.ensure_loaded(doc, pending)?;
+        self.hub
+            .apply_local(doc, changes)
+            .map_err(|e| e.to_string())?;
+        turn.local.push((doc, user.to_string(), hashes));
+        Ok(())
+    }
+
+    fn edit(
+        &mut self,
+        doc: DocumentId,
+        user: &str,
+        edit: EditFn,
+        turn: &mut Turn,
+        pending: &mut Pending,
+    ) -> Result<(), String> {
+        self.ensure_loaded(doc, pending)?;
+        let Some(current) = self.hub.document(&doc) else {
+            return Err(format!("record {doc} does not exist"));
+        };
+        let mut record = Record::from_doc(current.with_actor(self.actor.clone()))
+            .map_err(|b| b.1.to_string())?;
+        let before = record.heads();
+        edit(&mut record)?;
+        let changes = record.doc_mut().get_changes(&before);
+        let hashes = changes.iter().map(Change::hash).collect();
+        self.hub
+            .apply_local(doc, changes)
+            .map_err(|e| e.to_string())?;
+        turn.local.push((doc, user.to_string(), hashes));
+        Ok(())
+    }
+
+    fn ensure_index(
+        &mut self,
+        p: &Principal,
+        turn: &mut Turn,
+        pending: &mut Pending,
+    ) -> Result<DocumentId, String> {
+        if let Some(id) = self.index_docs.get(&p.user) {
+            return Ok(*id);
+        }
+        if let Some(id) = self.storage.index_doc(&p.user)? {
+            self.index_docs.insert(p.user.clone(), id);
+            self.hub.register_index(&p.user, id);
+            return Ok(id);
+        }
+        let id = DocumentId::from_bytes(random_bytes16());
+        let mut doc = summary::new_index(
+            &p.user,
+            self.actor.clone(),
+            &EditContext::new("server", now_ms()),
+        )
+        .map_err(|e| e.to_string())?;
+        // Start with every record already in the user's scope.
+        for (record, s) in self.storage.scope_candidates(p)? {
+            if record_access(p, &header_of(&s)) != Access::None {
+                summary::index_put(&mut doc, &record.to_string(), &s).map_err(|e| e.to_string())?;
+            }
+        }
+        doc.commit_with(
+            automerge::transaction::CommitOptions::default()
+                .with_message("server: fill index")
+                .with_time(now_ms() / 1000),
+        );
+        let changes = doc.get_changes(&[]);
+        self.hub.register_index(&p.user, id);
+        self.index_docs.insert(p.user.clone(), id);
+        self.hub
+            .loaded(id, None, now_ms())
+            .map_err(|e| e.to_string())?;
+        self.hub
+            .apply_local(id, changes)
+            .map_err(|e| e.to_string())?;
+        turn.new_indexes.push((p.user.clone(), id));
+        self.drain(pending, turn);
+        Ok(id)
+    }
+
+    /// Takes the hub's output until it has nothing more, loading what it asks for.
+    fn drain(&mut self, pending: &mut Pending, turn: &mut Turn) {
+        loop {
+            let out = self.hub.take_output();
+            if out.is_empty() {
+                return;
+            }
+            for doc in out.loads {
+                match self.storage.load(&doc) {
+                    Ok(bytes) => {
+                        if let Err(e) = self.hub.loaded(doc, bytes.as_deref(), now_ms()) {
+                            tracing::error!(%doc, error = %e, "a stored document does not load");
+                        }
+                    }
+                    Err(e) => tracing::error!(%doc, error = %e, "loading a document failed"),
+                }
+            }
+            for w in out.writes {
+                let StoreWrite::Append { doc, bytes } = w;
+                turn.appends.push((doc, bytes));
+            }
+            self.metrics
+                .accepted
+                .fetch_add(out.accepted.len() as u64, Ordering::Relaxed);
+            self.metrics
+                .rejected
+                .fetch_add(out.rejected.len() as u64, Ordering::Relaxed);
+            for r in &out.rejected {
+                tracing::warn!(doc = %r.doc, user = %r.user, problems = ?r.problems, "change set rejected and quarantined");
+            }
+            turn.accepted.extend(out.accepted);
+            turn.rejected.extend(out.rejected);
+            pending.sends.extend(out.sends);
+            pending.closes.extend(out.closes);
+            pending.changed.extend(out.changed);
+        }
+    }
+
+    /// After the events: fan out, keep indexes and projections up to date, fan out again.
+    fn settle(&mut self, turn: &mut Turn, pending: &mut Pending) {
+        self.drain(pending, turn);
+        let index_ids: BTreeSet<DocumentId> = self.index_docs.values().copied().collect();
+        let changed: Vec<DocumentId> = std::mem::take(&mut pending.changed)
+            .into_iter()
+            .filter(|d| !index_ids.contains(d))
+            .collect();
+        for doc in changed {
+            if let Err(e) = self.update_catalog(doc, turn, pending) {
+                tracing::error!(%doc, error = %e, "updating summaries and indexes failed");
+            }
+        }
+        self.hub.flush(now_ms());
+        self.drain(pending, turn);
+        pending.changed.clear();
+    }
+
+    fn update_catalog(
+        &mut self,
+        doc: DocumentId,
+        turn: &mut Turn,
+        pending: &mut Pending,
+    ) -> Result<(), String> {
+        let Some((summary, header)) = self
+            .hub
+            .with_document(&doc, |d| {
+                let header = read_header(d)?;
+                let record = Record::from_doc(d.clone()).ok()?;
+                Some((summary::summarize(&record).ok()?, header))
+            })
+            .flatten()
+        else {
+            return Ok(());
+        };
+        let old = self.storage.index_members(&doc)?;
+        let users = self.storage.field_users()?;
+        let mut new = BTreeSet::new();
+        for p in &users {
+            if record_access(p, &header) != Access::None {
+                new.insert(p.user.clone());
+            }
+        }
+        let key = doc.to_string();
+        for user in old.union(&new) {
+            let Some(p) = users.iter().find(|p| &p.user == user) else {
+                continue;
+            };
+            let index = self.ensure_index(p, turn, pending)?;
+            self.ensure_loaded(index, pending)?;
+            let Some(mut idx) = self.hub.document(&index) else {
+                continue;
+            };
+            let mut idx = idx.fork().with_actor(self.actor.clone());
+            let before = idx.get_heads();
+            if new.contains(user) {
+                summary::index_put(&mut idx, &key, &summary).map_err(|e| e.to_string())?;
+            } else {
+                summary::index_remove(&mut idx, &key).map_err(|e| e.to_string())?;
+            }
+            idx.commit_with(
+                automerge::transaction::CommitOptions::default()
+                    .with_message("server: index")
+                    .with_time(now_ms() / 1000),
+            );
+            let changes = idx.get_changes(&before);
+            if !changes.is_empty() {
+                self.hub
+                    .apply_local(index, changes)
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        if new != old {
+            turn.members.push((doc, new));
+        }
+        turn.summaries.push((doc, summary));
+        Ok(())
+    }
+
+    fn plan_compactions(&mut self, turn: &mut Turn) {
+        let mut counts: HashMap<DocumentId, usize> = HashMap::new();
+        for (doc, _) in &turn.appends {
+            *counts.entry(*doc).or_default() += 1;
+        }
+        for (doc, n) in counts {
+            if self.storage.needs_compaction(&doc, n)
+                && let Some(snapshot) = self.hub.snapshot(&doc)
+            {
+                turn.compactions.push((doc, snapshot));
+            }
+        }
+    }
+
+    async fn commit(&mut self, turn: Turn) -> Result<(), String> {
+        if turn.is_empty() {
+            return Ok(());
+        }
+        let storage = self.storage.clone();
+        let metrics = self.metrics.clone();
+        tokio::task::spawn_blocking(move || {
+            storage.commit(&turn)?;
+            metrics.commits.fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        })
+        .await
+        .map_err(|e| format!("the commit task failed: {e}"))?
+    }
+
+    fn deliver(&mut self, pending: Pending) {
+        for (conn, frame) in pending.sends {
+            let Some(tx) = self.conns.get(&conn) else {
+                continue;
+            };
+            let len = frame.len() as u64;
+            match tx.try_send(Outbound::Frame(frame)) {
+                Ok(()) => {
+                    self.metrics.frames_out.fetch_add(1, Ordering::Relaxed);
+                    self.metrics.bytes_out.fetch_add(len, Ordering::Relaxed);
+                }
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    // A slow reader: cut it off. Dropping the sender ends its writer, which
+                    // closes the socket; the device reconnects and resyncs from its state.
+                    tracing::warn!(conn, "connection cut off: it reads too slowly");
+                    self.metrics
+                        .slow_readers_cut
+                        .fetch_add(1, Ordering::Relaxed);
+                    self.conns.remove(&conn);
+                    self.hub.disconnect(conn);
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => {
+                    self.conns.remove(&conn);
+                    self.hub.disconnect(conn);
+                }
+            }
+        }
+        for (conn, reason) in pending.closes {
+            if let Some(tx) = self.conns.remove(&conn) {
+                let _ = tx.try_send(Outbound::Close(reason));
+            }
+            self.hub.disconnect(conn);
+        }
+        self.metrics
+            .connections
+            .store(self.conns.len() as u64, Ordering::Relaxed);
+        for (reply, result) in pending.replies {
+            let _ = reply.send(result);
+        }
+        for (reply, result) in pending.index_replies {
+            let _ = reply.send(result);
+        }
+    }
+}
