@@ -1,0 +1,360 @@
+//! The hub's protocol rules, one at a time: handshake, version check, re-join, sender
+//! checks, limits, ephemeral relay and de-duplication, unknown types, scope.
+#![cfg(not(target_arch = "wasm32"))]
+
+use gendan_core::access::{Principal, Role};
+use gendan_core::common::EditContext;
+use gendan_core::inspection::{self, NewInspection};
+use gendan_core::protocol::hub::{ConnId, Hub, HubConfig, HubLimits, Output, StoreWrite};
+use gendan_core::protocol::{
+    DocumentId, Message, PeerId, PeerMetadata, SessionId, StorageId, decode, encode,
+};
+use gendan_core::record::actor_from_bytes;
+
+fn qc(user: &str) -> Principal {
+    Principal {
+        user: user.into(),
+        role: Role::Qc,
+        factory: None,
+        warehouse: None,
+    }
+}
+
+fn hub_with(limits: HubLimits) -> Hub {
+    Hub::new(HubConfig {
+        peer_id: PeerId::new("server"),
+        storage_id: StorageId::new("s"),
+        limits,
+    })
+}
+
+fn join(peer: &str) -> Vec<u8> {
+    encode(&Message::Join {
+        sender_id: PeerId::new(peer),
+        peer_metadata: Some(PeerMetadata {
+            storage_id: None,
+            is_ephemeral: true,
+        }),
+        supported_protocol_versions: vec!["1".into()],
+    })
+}
+
+fn sent(out: &Output, conn: ConnId) -> Vec<Message> {
+    out.sends
+        .iter()
+        .filter(|(c, _)| *c == conn)
+        .map(|(_, f)| decode(f).unwrap())
+        .collect()
+}
+
+/// A stored inspection assigned to qc1, and the hub that has it loaded on request.
+struct Fixture {
+    hub: Hub,
+    doc: DocumentId,
+    bytes: Vec<u8>,
+}
+
+impl Fixture {
+    fn new(limits: HubLimits) -> Self {
+        let new = NewInspection {
+            lot_size: 500,
+            assignees: vec!["qc1".into()],
+            ..NewInspection::default()
+        };
+        let mut r = inspection::create(
+            &new,
+            actor_from_bytes(&[1; 16]),
+            &EditContext::new("office", 0),
+        )
+        .unwrap();
+        Fixture {
+            hub: hub_with(limits),
+            doc: DocumentId::from_bytes([3; 16]),
+            bytes: r.save(),
+        }
+    }
+
+    /// Drives loads like the server does and returns everything else.
+    fn run(&mut self) -> Output {
+        let mut all = Output::default();
+        loop {
+            let out = self.hub.take_output();
+            if out.is_empty() {
+                return all;
+            }
+            for d in out.loads {
+                let bytes = (d == self.doc).then(|| self.bytes.clone());
+                self.hub.loaded(d, bytes.as_deref(), 0).unwrap();
+            }
+            all.sends.extend(out.sends);
+            all.closes.extend(out.closes);
+            all.writes.extend(out.writes);
+            all.rejected.extend(out.rejected);
+            all.accepted.extend(out.accepted);
+        }
+    }
+
+    fn connect(&mut self, conn: ConnId, who: Principal, peer: &str) {
+        self.hub.connect(conn, who, 0);
+        self.hub.receive(conn, &join(peer), 0);
+        let out = self.run();
+        assert!(matches!(sent(&out, conn)[0], Message::Peer { .. }));
+    }
+
+    fn request(&mut self, conn: ConnId, peer: &str, doc: DocumentId) -> Output {
+        let mut empty = automerge::AutoCommit::new();
+        let mut state = automerge::sync::State::new();
+        use automerge::sync::SyncDoc;
+        let data = empty
+            .sync()
+            .generate_sync_message(&mut state)
+            .unwrap()
+            .encode();
+        let msg = Message::Request {
+            sender_id: PeerId::new(peer),
+            target_id: PeerId::new("server"),
+            document_id: doc,
+            data,
+        };
+        self.hub.receive(conn, &encode(&msg), 0);
+        self.run()
+    }
+}
+
+#[test]
+fn handshake_answers_peer_with_storage_id() {
+    let mut f = Fixture::new(HubLimits::default());
+    f.hub.connect(1, qc("qc1"), 0);
+    f.hub.receive(1, &join("dev-1"), 0);
+    let out = f.run();
+    match &sent(&out, 1)[0] {
+        Message::Peer {
+            target_id,
+            selected_protocol_version,
+            peer_metadata,
+            ..
+        } => {
+            assert_eq!(target_id.as_str(), "dev-1");
+            assert_eq!(selected_protocol_version, "1");
+            assert_eq!(
+                peer_metadata
+                    .as_ref()
+                    .unwrap()
+                    .storage_id
+                    .as_ref()
+                    .unwrap()
+                    .as_str(),
+                "s"
+            );
+        }
+        m => panic!("{m:?}"),
+    }
+}
+
+#[test]
+fn protocol_violations_get_an_error_and_a_close() {
+    let cases: Vec<(&str, Vec<Vec<u8>>)> = vec![
+        (
+            "message before join",
+            vec![encode(&Message::Leave {
+                sender_id: PeerId::new("x"),
+            })],
+        ),
+        (
+            "unsupported version",
+            vec![encode(&Message::Join {
+                sender_id: PeerId::new("x"),
+                peer_metadata: None,
+                supported_protocol_versions: vec!["2".into()],
+            })],
+        ),
+        ("second join", vec![join("x"), join("x")]),
+        (
+            "sender mismatch",
+            vec![
+                join("x"),
+                encode(&Message::DocUnavailable {
+                    sender_id: PeerId::new("y"),
+                    target_id: PeerId::new("server"),
+                    document_id: DocumentId::from_bytes([1; 16]),
+                }),
+            ],
+        ),
+        ("garbage", vec![vec![0xff, 0x00, 0x13]]),
+        ("empty frame", vec![vec![]]),
+    ];
+    for (name, frames) in cases {
+        let mut f = Fixture::new(HubLimits::default());
+        f.hub.connect(7, qc("qc1"), 0);
+        for fr in &frames {
+            f.hub.receive(7, fr, 0);
+        }
+        let out = f.run();
+        assert!(
+            sent(&out, 7)
+                .iter()
+                .any(|m| matches!(m, Message::Error { .. })),
+            "{name}: no error sent"
+        );
+        assert_eq!(out.closes.len(), 1, "{name}: not closed");
+    }
+}
+
+#[test]
+fn unknown_message_types_are_ignored() {
+    let mut f = Fixture::new(HubLimits::default());
+    f.connect(1, qc("qc1"), "dev-1");
+    f.hub.receive(
+        1,
+        &encode(&Message::Unknown {
+            type_name: "future-thing".into(),
+        }),
+        0,
+    );
+    let out = f.run();
+    assert!(out.sends.is_empty() && out.closes.is_empty());
+}
+
+#[test]
+fn rejoin_with_the_same_peer_id_replaces_the_old_connection() {
+    let mut f = Fixture::new(HubLimits::default());
+    f.connect(1, qc("qc1"), "dev-1");
+    f.hub.connect(2, qc("qc1"), 0);
+    f.hub.receive(2, &join("dev-1"), 0);
+    let out = f.run();
+    assert_eq!(
+        out.closes.iter().map(|(c, _)| *c).collect::<Vec<_>>(),
+        vec![1]
+    );
+    assert!(matches!(sent(&out, 2)[0], Message::Peer { .. }));
+    assert_eq!(f.hub.connection_count(), 1);
+}
+
+#[test]
+fn frame_size_limit_is_enforced() {
+    let mut f = Fixture::new(HubLimits {
+        frame_bytes_max: 64,
+        ..HubLimits::default()
+    });
+    f.hub.connect(1, qc("qc1"), 0);
+    f.hub.receive(1, &join("dev-1"), 0); // small enough
+    let big = encode(&Message::Ephemeral {
+        sender_id: PeerId::new("dev-1"),
+        target_id: PeerId::new("server"),
+        document_id: DocumentId::from_bytes([1; 16]),
+        data: vec![1; 100],
+        count: 1,
+        session_id: SessionId::new("s"),
+    });
+    assert!(big.len() > 64);
+    f.hub.receive(1, &big, 0);
+    let out = f.run();
+    assert!(
+        sent(&out, 1)
+            .iter()
+            .any(|m| matches!(m, Message::Error { message, .. } if message.contains("bad frame")))
+    );
+}
+
+#[test]
+fn documents_per_connection_limit_is_enforced() {
+    let mut f = Fixture::new(HubLimits {
+        docs_per_connection_max: 2,
+        ..HubLimits::default()
+    });
+    f.connect(1, qc("qc1"), "dev-1");
+    // Unknown documents requested stay registered (waiting), so they count.
+    f.request(1, "dev-1", DocumentId::from_bytes([10; 16]));
+    f.request(1, "dev-1", DocumentId::from_bytes([11; 16]));
+    let out = f.request(1, "dev-1", DocumentId::from_bytes([12; 16]));
+    assert!(sent(&out, 1).iter().any(
+        |m| matches!(m, Message::Error { message, .. } if message.contains("too many documents"))
+    ));
+    assert_eq!(out.closes.len(), 1);
+}
+
+#[test]
+fn in_scope_request_syncs_and_out_of_scope_looks_like_missing() {
+    let mut f = Fixture::new(HubLimits::default());
+    f.connect(1, qc("qc1"), "dev-1");
+    f.connect(2, qc("qc2"), "dev-2");
+    let doc = f.doc;
+    let out = f.request(1, "dev-1", doc);
+    assert!(
+        matches!(sent(&out, 1)[0], Message::Sync { .. }),
+        "assigned: synced"
+    );
+    let out = f.request(2, "dev-2", doc);
+    let unknown = f.request(2, "dev-2", DocumentId::from_bytes([99; 16]));
+    let (a, b) = (sent(&out, 2), sent(&unknown, 2));
+    assert!(matches!(a[..], [Message::DocUnavailable { .. }]), "{a:?}");
+    assert!(matches!(b[..], [Message::DocUnavailable { .. }]), "{b:?}");
+}
+
+#[test]
+fn ephemeral_is_relayed_once_to_other_peers_only() {
+    let mut f = Fixture::new(HubLimits::default());
+    f.connect(1, qc("qc1"), "dev-1");
+    f.connect(2, qc("qc1"), "dev-2");
+    let doc = f.doc;
+    f.request(1, "dev-1", doc);
+    f.request(2, "dev-2", doc);
+    let eph = |count| {
+        encode(&Message::Ephemeral {
+            sender_id: PeerId::new("dev-1"),
+            target_id: PeerId::new("server"),
+            document_id: doc,
+            data: vec![0xa0],
+            count,
+            session_id: SessionId::new("sess"),
+        })
+    };
+    f.hub.receive(1, &eph(1), 0);
+    let out = f.run();
+    assert!(sent(&out, 1).is_empty(), "never back to the sender");
+    match &sent(&out, 2)[..] {
+        [
+            Message::Ephemeral {
+                sender_id,
+                target_id,
+                count: 1,
+                data,
+                ..
+            },
+        ] => {
+            assert_eq!(
+                (sender_id.as_str(), target_id.as_str(), data.as_slice()),
+                ("dev-1", "dev-2", &[0xa0][..])
+            );
+        }
+        m => panic!("{m:?}"),
+    }
+    f.hub.receive(1, &eph(1), 0); // duplicate
+    assert!(f.run().sends.is_empty(), "duplicates are dropped");
+    f.hub.receive(1, &eph(2), 0);
+    assert_eq!(sent(&f.run(), 2).len(), 1);
+}
+
+#[test]
+fn index_documents_are_read_only_and_private() {
+    let mut f = Fixture::new(HubLimits::default());
+    let doc = f.doc;
+    f.hub.register_index("qc1", doc);
+    f.connect(1, qc("qc1"), "dev-1");
+    f.connect(2, qc("qc2"), "dev-2");
+    let out = f.request(2, "dev-2", doc);
+    assert!(
+        matches!(sent(&out, 2)[..], [Message::DocUnavailable { .. }]),
+        "another user's index is absent"
+    );
+    let out = f.request(1, "dev-1", doc);
+    assert!(
+        matches!(sent(&out, 1)[0], Message::Sync { .. }),
+        "the owner reads it"
+    );
+    assert!(
+        out.writes
+            .iter()
+            .all(|w| !matches!(w, StoreWrite::Append { .. }))
+    );
+}
