@@ -26,19 +26,21 @@ BIND ?= 127.0.0.1:8080
 DATA ?= ./data
 SERVER_BIN := ./target/release/gendan
 
-# Hook for the PWA: once web/package.json exists, `make build` also runs this in web/.
-WEB_BUILD_CMD ?= { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build
+# Hook for the PWA: once web/package.json exists, `make build` also runs this in web/:
+# npm ci when node_modules is missing or older than the lockfile, then the Vite build
+# (type check, bundle, service worker with the precached app shell and WASM module).
+WEB_BUILD_CMD ?= { [ -f node_modules/.package-lock.json ] && [ ! package-lock.json -nt node_modules/.package-lock.json ] || { npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.package-lock.json; }; } && npm run build
 
 # Hook for end-to-end tests that are not plain `cargo test` (the gendan-tests crate already
-# runs within `cargo test --workspace`). Empty: nothing more to run yet.
-E2E_CMD ?=
+# runs within `cargo test --workspace`): the PWA in headless Chromium against a real server.
+E2E_CMD ?= $(MAKE) --no-print-directory web-e2e
 
 # The steps of `make test`, in order. Each is also a target of its own.
-TEST_STEPS := setup fmt-check clippy clippy-wasm test-native wasm test-wasm e2e
+TEST_STEPS := setup fmt-check clippy clippy-wasm test-native wasm test-wasm web-test e2e
 
 banner = @printf '\n\033[1m==== %s ====\033[0m\n' "$(1)"
 
-.PHONY: help setup build server web-build wasm run test $(TEST_STEPS) bench clean
+.PHONY: help setup build server web-build web-dist web-e2e web-size wasm run test $(TEST_STEPS) bench clean
 
 help:
 	@sed -n 's/^#   /  /p' $(firstword $(MAKEFILE_LIST))
@@ -63,7 +65,11 @@ wasm:
 	tools/build-wasm.sh
 	node tools/smoke-wasm.mjs web/pkg
 
-web-build: wasm
+web-build: wasm web-dist
+
+# The PWA from the WASM module already in web/pkg (built first when missing).
+web-dist:
+	@if [ ! -f web/pkg/gendan_core_bg.wasm ]; then $(MAKE) --no-print-directory wasm; fi
 	@if [ -f web/package.json ]; then \
 	  printf '\n==== web-build: PWA (web/) ====\n'; \
 	  cd web && $(WEB_BUILD_CMD); \
@@ -114,6 +120,27 @@ test-native:
 test-wasm:
 	$(call banner,gendan-core tests under wasm32 (node))
 	tools/test-wasm.sh
+
+# The PWA's unit tests (Vitest, node): sync engine, local store, uploads, work list,
+# message catalogues — against the real WASM module in web/pkg.
+web-test:
+	$(call banner,PWA unit tests (vitest))
+	web/e2e/setup.sh
+	@if [ ! -f web/pkg/gendan_core_bg.wasm ]; then $(MAKE) --no-print-directory wasm; fi
+	cd web && npm test
+
+# The PWA end to end: headless Chromium (Debian's, installed by web/e2e/setup.sh when
+# missing) against `target/debug/gendan serve --demo` on a free port with a fresh data dir.
+web-e2e:
+	$(call banner,PWA end to end (headless Chromium, real server))
+	web/e2e/setup.sh
+	$(CARGO) build -p gendan-server
+	$(MAKE) --no-print-directory web-dist
+	cd web && npm run e2e
+
+# What the PWA ships (gzip): the WASM module and the JavaScript.
+web-size:
+	node web/scripts/size.mjs
 
 e2e:
 	$(call banner,end-to-end tests)

@@ -215,6 +215,58 @@ impl WasmClient {
             .unwrap_or_default())
     }
 
+    /// The entries of an index document as a plain JS object: record id → summary
+    /// (`{record_type, title, status, verdict, order_no, style_no, po_no, customer,
+    /// factory, warehouse, assignees, created_by, due_ms}`). An entry that does not read as
+    /// a summary (written by a newer server) is left out rather than failing the list.
+    #[wasm_bindgen(js_name = indexEntries)]
+    pub fn index_entries(&self, id: &str) -> Result<JsValue, JsError> {
+        use automerge::ReadDoc;
+        let id = doc_id(id)?;
+        let mut entries = serde_json::Map::new();
+        if let Some(doc) = self.inner.doc(&id)
+            && let Ok(Some((automerge::Value::Object(automerge::ObjType::Map), records))) =
+                doc.get(automerge::ROOT, "records")
+        {
+            for key in doc.keys(&records) {
+                let summary: Result<crate::summary::Summary, _> =
+                    autosurgeon::hydrate_prop(doc, &records, key.as_str());
+                if let Ok(s) = summary {
+                    entries.insert(key, serde_json::to_value(s).map_err(js_error)?);
+                }
+            }
+        }
+        to_js(&serde_json::Value::Object(entries))
+    }
+
+    /// A document's heads as hex strings (empty when it is not held or not received yet).
+    pub fn heads(&mut self, id: &str) -> Result<Vec<String>, JsError> {
+        let id = doc_id(id)?;
+        Ok(self
+            .inner
+            .doc_mut(&id)
+            .map(|d| d.get_heads().iter().map(ToString::to_string).collect())
+            .unwrap_or_default())
+    }
+
+    /// How many changes of a document are not covered by `heads` (hex change hashes the
+    /// app saved when the server last acknowledged everything): the "not yet synced" count
+    /// that survives a restart, when the live sync state starts afresh. Hashes the document
+    /// does not know are ignored.
+    #[wasm_bindgen(js_name = changesSince)]
+    pub fn changes_since(&mut self, id: &str, heads: Vec<String>) -> Result<u32, JsError> {
+        let id = doc_id(id)?;
+        let Some(doc) = self.inner.doc_mut(&id) else {
+            return Ok(0);
+        };
+        let known: Vec<automerge::ChangeHash> = heads
+            .iter()
+            .filter_map(|h| h.parse().ok())
+            .filter(|h| doc.get_change_by_hash(h).is_some())
+            .collect();
+        Ok(u32::try_from(doc.get_changes(&known).len()).unwrap_or(u32::MAX))
+    }
+
     /// Changes of a document not yet acknowledged by the server.
     #[wasm_bindgen(js_name = unsyncedChanges)]
     pub fn unsynced_changes(&mut self, id: &str) -> Result<u32, JsError> {
