@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest';
+
+import { fitWithin, sha256Hex } from './process';
+import { UPLOAD_PART_BYTES, uploadBlob } from './upload';
+
+describe('downscale geometry', () => {
+  it('fits the long edge and keeps the aspect', () => {
+    expect(fitWithin(4000, 3000, 1600)).toEqual({ width: 1600, height: 1200 });
+    expect(fitWithin(3000, 4000, 1600)).toEqual({ width: 1200, height: 1600 });
+    expect(fitWithin(800, 600, 1600)).toEqual({ width: 800, height: 600 });
+  });
+});
+
+describe('sha256Hex', () => {
+  it('matches the standard vector', async () => {
+    expect(await sha256Hex(new TextEncoder().encode('abc'))).toBe(
+      'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+    );
+  });
+});
+
+/** An in-memory blob endpoint with the server's semantics (server/src/api/blobs.rs). */
+function fakeBlobServer(opts: { failAfterParts?: number } = {}) {
+  const stored = new Map<string, Uint8Array>();
+  const partial = new Map<string, Uint8Array>();
+  let parts = 0;
+  const calls: string[] = [];
+  const fetchImpl = (async (input: RequestInfo | URL, init?: RequestInit) => {
+    const url = String(input);
+    const method = init?.method ?? 'GET';
+    const sha = /blobs\/([0-9a-f]{64})/.exec(url)![1];
+    calls.push(`${method} ${url.endsWith('/finish') ? 'finish' : ''}`.trim());
+    const headers = new Headers(init?.headers);
+    if (method === 'HEAD') {
+      const s = stored.get(sha);
+      if (s) return new Response(null, { status: 200, headers: { 'content-length': String(s.length) } });
+      return new Response(null, { status: 404, headers: { 'upload-offset': String(partial.get(sha)?.length ?? 0) } });
+    }
+    if (method === 'PATCH') {
+      if (opts.failAfterParts !== undefined && parts >= opts.failAfterParts) {
+        opts.failAfterParts = undefined;
+        throw new TypeError('Failed to fetch');
+      }
+      parts += 1;
+      if (stored.has(sha)) return Response.json({ offset: stored.get(sha)!.length, complete: true });
+      const offset = Number(headers.get('upload-offset'));
+      const have = partial.get(sha) ?? new Uint8Array();
+      if (offset !== have.length)
+        return Response.json({ error: 'offset', offset: have.length }, { status: 409, headers: { 'upload-offset': String(have.length) } });
+      const body = new Uint8Array(init!.body as ArrayBuffer);
+      const next = new Uint8Array(have.length + body.length);
+      next.set(have);
+      next.set(body, have.length);
+      partial.set(sha, next);
+      return Response.json({ offset: next.length, complete: false });
+    }
+    if (method === 'POST') {
+      const data = partial.get(sha);
+      if (!data) return Response.json({ error: 'no upload' }, { status: 404 });
+      if ((await sha256Hex(data)) !== sha) {
+        partial.delete(sha);
+        return Response.json({ error: 'hash' }, { status: 400 });
+      }
+      stored.set(sha, data);
+      partial.delete(sha);
+      return Response.json({ size: data.length }, { status: 201 });
+    }
+    return new Response(null, { status: 405 });
+  }) as typeof fetch;
+  return { fetchImpl, stored, partial, calls };
+}
+
+function bytes(n: number): ArrayBuffer {
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) b[i] = (i * 31 + 7) & 0xff;
+  return b.buffer;
+}
+
+describe('resumable upload', () => {
+  it('uploads in parts, finishes, and verifies', async () => {
+    const data = bytes(UPLOAD_PART_BYTES * 2 + 1000);
+    const sha = await sha256Hex(data);
+    const srv = fakeBlobServer();
+    const progress: number[] = [];
+    await uploadBlob({ base: 'http://x', token: 't', sha256: sha, mime: 'image/jpeg', data }, (n) => void progress.push(n), srv.fetchImpl, false);
+    expect(srv.stored.get(sha)?.length).toBe(data.byteLength);
+    expect(srv.calls).toEqual(['PATCH', 'PATCH', 'PATCH', 'POST finish', 'HEAD']);
+    expect(progress.at(-1)).toBe(data.byteLength);
+  });
+
+  it('goes on from where the server stands after a lost connection', async () => {
+    const data = bytes(UPLOAD_PART_BYTES * 3);
+    const sha = await sha256Hex(data);
+    const srv = fakeBlobServer({ failAfterParts: 2 });
+    const target = { base: 'http://x', token: 't', sha256: sha, mime: 'image/jpeg', data };
+    await expect(uploadBlob(target, undefined, srv.fetchImpl, false)).rejects.toThrow('Failed to fetch');
+    expect(srv.partial.get(sha)?.length).toBe(UPLOAD_PART_BYTES * 2);
+    srv.calls.length = 0;
+    await uploadBlob(target, undefined, srv.fetchImpl, true);
+    // HEAD says 2 parts are there: only the third is sent again.
+    expect(srv.calls).toEqual(['HEAD', 'PATCH', 'POST finish', 'HEAD']);
+    expect(srv.stored.get(sha)?.length).toBe(data.byteLength);
+  });
+
+  it('follows a 409 to the right offset, and stops when the blob is already stored', async () => {
+    const data = bytes(1000);
+    const sha = await sha256Hex(data);
+    const srv = fakeBlobServer();
+    srv.partial.set(sha, new Uint8Array(data.slice(0, 400)));
+    await uploadBlob({ base: 'http://x', token: 't', sha256: sha, mime: 'image/jpeg', data }, undefined, srv.fetchImpl, false);
+    expect(srv.calls).toEqual(['PATCH', 'PATCH', 'POST finish', 'HEAD']);
+    srv.calls.length = 0;
+    await uploadBlob({ base: 'http://x', token: 't', sha256: sha, mime: 'image/jpeg', data }, undefined, srv.fetchImpl, true);
+    expect(srv.calls).toEqual(['HEAD']);
+  });
+
+  it('refuses bytes that do not match their hash', async () => {
+    const data = bytes(500);
+    const srv = fakeBlobServer();
+    await expect(
+      uploadBlob({ base: 'http://x', token: 't', sha256: 'a'.repeat(64), mime: 'image/jpeg', data }, undefined, srv.fetchImpl, false),
+    ).rejects.toMatchObject({ status: 400 });
+  });
+});
