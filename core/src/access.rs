@@ -251,6 +251,44 @@ pub fn check_write(
     }
 }
 
+/// Whether the record was closed at `heads`: an inspection or shipment check signed off,
+/// a stock count approved. Reads history in place, without copying the document.
+pub fn locked_at(doc: &AutoCommit, t: RecordType, heads: &[ChangeHash]) -> bool {
+    use automerge::ReadDoc;
+    let key = match t {
+        RecordType::Inspection | RecordType::ShipmentCheck => "sign_off",
+        RecordType::StockCount => "approval",
+        _ => return false,
+    };
+    matches!(doc.get_at(automerge::ROOT, key, heads), Ok(Some((v, _))) if !v.is_null())
+}
+
+/// Refuses changes a field user made *after* seeing the record closed (signed off or
+/// approved). Changes made concurrently — offline, before the device learnt of the
+/// sign-off — are not refused: they were honest and are merged. `before` are the heads the
+/// server had before the change set.
+pub fn check_not_locked(
+    p: &Principal,
+    after: &mut Record,
+    before: &[ChangeHash],
+) -> Result<(), Vec<Problem>> {
+    let t = after.record_type();
+    if p.role.is_office() || !locked_at(after.doc(), t, before) {
+        return Ok(());
+    }
+    let new = after.doc_mut().get_changes(before);
+    for change in new {
+        if locked_at(after.doc(), t, change.deps()) {
+            // Shipment checks still take customs and delivery after sign-off.
+            return Err(vec![Problem::new(
+                "record",
+                "the record was closed (signed off or approved) before this change was made",
+            )]);
+        }
+    }
+    Ok(())
+}
+
 /// Checks that the record still reads as its type.
 fn validate_shape(r: &Record) -> Result<(), crate::RecordError> {
     match r.record_type() {
@@ -332,6 +370,7 @@ mod tests {
     use crate::common::EditContext;
     use crate::record::actor_from_bytes;
     use crate::stock_count::{NewLine, NewStockCount, StockCountOp};
+    use automerge::transaction::Transactable;
     use wasm_bindgen_test::wasm_bindgen_test;
 
     fn who(user: &str, role: Role) -> Principal {
@@ -511,5 +550,59 @@ mod tests {
             "created_by must be the creator"
         );
         let _ = (h, r.heads());
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn edits_after_a_sign_off_are_refused_concurrent_ones_are_not() {
+        use crate::inspection::{self, InspectionOp, NewInspection};
+        let new = NewInspection {
+            lot_size: 500,
+            assignees: vec!["qc1".into(), "qc2".into()],
+            ..NewInspection::default()
+        };
+        let mut server = inspection::create(
+            &new,
+            actor_from_bytes(&[1; 16]),
+            &EditContext::new("office", 0),
+        )
+        .unwrap();
+        // qc2 works offline from the unsigned record.
+        let mut offline = Record::load(&server.save(), actor_from_bytes(&[2; 16])).unwrap();
+        let add = |id: &str| InspectionOp::AddDefect {
+            id: id.into(),
+            class: crate::aql::DefectClass::Minor,
+            description: "x".into(),
+            position: String::new(),
+            qty: 1,
+        };
+        inspection::apply(
+            &mut offline,
+            &add("late-but-honest"),
+            &EditContext::new("qc2", 1),
+        )
+        .unwrap();
+        // qc1 signs off; the server has it.
+        let sign = InspectionOp::SignOff {
+            name: "Li".into(),
+            signature_sha256: String::new(),
+        };
+        inspection::apply(&mut server, &sign, &EditContext::new("qc1", 2)).unwrap();
+        let signed_heads = server.heads();
+        // A device that has seen the sign-off and changes the record anyway (bypassing its own
+        // rules) is refused.
+        let mut after = server.clone();
+        after
+            .doc_mut()
+            .put(automerge::ROOT, "remarks", "changed after signing")
+            .unwrap();
+        after.commit(&EditContext::new("qc1", 3), "tamper");
+        let qc1 = who("qc1", Role::Qc);
+        assert!(check_not_locked(&qc1, &mut after, &signed_heads).is_err());
+        // The office may still change it (e.g. customs on a shipment, a correction).
+        assert!(check_not_locked(&who("m", Role::Merchandiser), &mut after, &signed_heads).is_ok());
+        // The concurrent offline edit merges.
+        let mut merged = server.clone();
+        merged.merge(&mut offline).unwrap();
+        assert!(check_not_locked(&who("qc2", Role::Qc), &mut merged, &signed_heads).is_ok());
     }
 }

@@ -650,9 +650,12 @@ impl Hub {
             // Check the merged document in place (no copy): on refusal it is rebuilt below.
             let doc = std::mem::replace(&mut d.doc, AutoCommit::new());
             let (doc, verdict) = match Record::from_doc(doc) {
-                Ok(record) => {
+                Ok(mut record) => {
                     let before_header = if creating { None } else { d.header.as_ref() };
                     let verdict = check_write(&principal, before_header, &record, &paths)
+                        .and_then(|()| {
+                            crate::access::check_not_locked(&principal, &mut record, &before)
+                        })
                         .map(|()| record.header().ok());
                     (record.into_doc(), verdict)
                 }
