@@ -1,0 +1,710 @@
+//! Records: the paged list (from projections), create, read (also as it was at given
+//! heads), operations, approval decisions, assignment and the change history.
+//!
+//! A record the caller may not read is answered exactly like a missing one (404, "there is
+//! no record …"); documents are read from storage, which holds only durable data.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use automerge::{AutoCommit, ChangeHash};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use gendan_core::access::{
+    Access, Principal, changed_paths, check_write, may_create, record_access,
+};
+use gendan_core::approval;
+use gendan_core::common::EditContext;
+use gendan_core::ops::{self, Viewer};
+use gendan_core::protocol::DocumentId;
+use gendan_core::record::{Record, RecordError, RecordHeader, RecordType, actor_from_bytes};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{blocking, json_body, non_empty, now_unix_ms, path, query, session};
+use crate::accounts::{Session, check_username};
+use crate::persist::from_record_summary;
+use crate::projections::{
+    ASSIGNEES_MAX, Filter, ProjectionError, QUERY_LIMIT_DEFAULT, QUERY_LIMIT_MAX, RecordSummary,
+};
+use crate::serve::{ApiError, AppState};
+use crate::sync::{EditFn, SyncStorage, header_of, random_bytes16};
+
+/// Projection pages one list request of a field user reads at most while it looks for
+/// records they may see; past it the page comes back short with a cursor to go on.
+pub const LIST_ROUNDS_MAX: usize = 8;
+/// The most changes one history page returns.
+pub const HISTORY_LIMIT_MAX: usize = 1_000;
+/// The history page size when none is asked for.
+pub const HISTORY_LIMIT_DEFAULT: usize = 200;
+/// The most change hashes `?at=` may name.
+pub const AT_HEADS_MAX: usize = 64;
+
+/// The answer for a record that is missing or outside the caller's scope (the same).
+fn no_record(id: &str) -> ApiError {
+    ApiError::not_found(format!("there is no record {id}"))
+}
+
+/// 400 for a core error: its message says what was wrong.
+fn bad_input(e: &RecordError) -> ApiError {
+    ApiError::bad_request(e.to_string())
+}
+
+/// A record read from storage with the caller's access to it (never [`Access::None`]).
+struct Loaded {
+    id: DocumentId,
+    record: Record,
+    access: Access,
+}
+
+/// Reads record `id` from storage for `p`: 404 when it is missing, is not a record, or is
+/// outside `p`'s scope.
+fn load(state: &AppState, p: &Principal, id: &str) -> Result<Loaded, ApiError> {
+    let doc_id: DocumentId = id.parse().map_err(|_| no_record(id))?;
+    let bytes = state
+        .storage
+        .docs
+        .load(&doc_id.to_string())
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| no_record(id))?;
+    let doc = AutoCommit::load(&bytes)
+        .map_err(|e| ApiError::internal(format!("stored document {doc_id} does not load: {e}")))?;
+    let record = match Record::from_doc(doc) {
+        Ok(record) => record,
+        Err(boxed) => match boxed.1 {
+            RecordError::NoType => return Err(no_record(id)),
+            other => {
+                return Err(ApiError::internal(format!(
+                    "stored document {doc_id} does not read: {other}"
+                )));
+            }
+        },
+    };
+    let header = record
+        .header()
+        .map_err(|e| ApiError::internal(format!("stored document {doc_id} has no header: {e}")))?;
+    match record_access(p, &header) {
+        Access::None => Err(no_record(id)),
+        access => Ok(Loaded {
+            id: doc_id,
+            record,
+            access,
+        }),
+    }
+}
+
+/// [`load`] off the async workers (a document may be megabytes).
+async fn load_blocking(state: &AppState, p: &Principal, id: String) -> Result<Loaded, ApiError> {
+    let (state, p) = (state.clone(), p.clone());
+    blocking(move || load(&state, &p, &id)).await
+}
+
+/// The answer for one record: `{"id", "type", "access", "heads", "view"}`.
+fn record_json(
+    id: &DocumentId,
+    record: &mut Record,
+    access: Access,
+    session: &Session,
+) -> Result<Value, ApiError> {
+    let viewer = Viewer {
+        user: &session.user.username,
+        office: session.user.role.is_office(),
+    };
+    let view = ops::view_json(record, viewer)
+        .map_err(|e| ApiError::internal(format!("record {id} does not give a view: {e}")))?;
+    let heads: Vec<String> = record.heads().iter().map(ToString::to_string).collect();
+    Ok(json!({
+        "id": id.to_string(),
+        "type": record.record_type(),
+        "access": access,
+        "heads": heads,
+        "view": view,
+    }))
+}
+
+/// Reads the record again after an edit and answers with it.
+async fn fresh(
+    state: &AppState,
+    session: &Session,
+    id: DocumentId,
+) -> Result<Json<Value>, ApiError> {
+    let p = session.user.principal();
+    let mut loaded = load_blocking(state, &p, id.to_string()).await?;
+    Ok(Json(record_json(
+        &loaded.id,
+        &mut loaded.record,
+        loaded.access,
+        session,
+    )?))
+}
+
+// ---------------------------------------------------------------------------------------
+// GET /records
+
+/// `GET /records` query.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ListQuery {
+    /// Record type.
+    #[serde(rename = "type")]
+    pub record_type: Option<String>,
+    /// Status.
+    pub status: Option<String>,
+    /// Search text.
+    pub q: Option<String>,
+    /// Assigned user.
+    pub assignee: Option<String>,
+    /// Factory.
+    pub factory: Option<String>,
+    /// Page size.
+    pub limit: Option<usize>,
+    /// Cursor (the `next` of the previous page).
+    pub after: Option<String>,
+}
+
+/// Whether a field user may see the record of `summary`: by its scope fields, or because
+/// the sync service lists it in their index (which also knows who created it).
+fn visible(state: &AppState, p: &Principal, summary: &RecordSummary) -> Result<bool, ApiError> {
+    if record_access(p, &header_of(&from_record_summary(summary))) != Access::None {
+        return Ok(true);
+    }
+    let Ok(id) = summary.id.parse::<DocumentId>() else {
+        return Ok(false);
+    };
+    Ok(state
+        .storage
+        .index_members(&id)
+        .map_err(ApiError::internal)?
+        .contains(&p.user))
+}
+
+fn projection_error(e: ProjectionError) -> ApiError {
+    match e {
+        ProjectionError::LimitTooLarge { .. }
+        | ProjectionError::QueryTooLong { .. }
+        | ProjectionError::BadId(_) => ApiError::bad_request(e.to_string()),
+        other => ApiError::internal(other),
+    }
+}
+
+/// `GET /records`: one page of summaries the caller may read, `{"items", "next"}`.
+pub async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    q: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let session = session(&state, &headers)?;
+    let q = query(q)?;
+    let limit = q.limit.unwrap_or(QUERY_LIMIT_DEFAULT);
+    if limit > QUERY_LIMIT_MAX {
+        return Err(projection_error(ProjectionError::LimitTooLarge {
+            limit,
+            max: QUERY_LIMIT_MAX,
+        }));
+    }
+    let filter = Filter {
+        record_type: non_empty(q.record_type),
+        status: non_empty(q.status),
+        q: non_empty(q.q),
+        assignee: non_empty(q.assignee),
+        factory: non_empty(q.factory),
+        limit: Some(limit),
+        after: non_empty(q.after),
+    };
+    let p = session.user.principal();
+    let page = blocking(move || {
+        let projections = &state.storage.projections;
+        if p.role.is_office() {
+            return projections.query(&filter).map_err(projection_error);
+        }
+        // A field user: keep what they may read, reading further pages (a bounded number)
+        // to fill this one.
+        let mut items = Vec::new();
+        let mut after = filter.after.clone();
+        for _ in 0..LIST_ROUNDS_MAX {
+            let page = projections
+                .query(&Filter {
+                    limit: Some(limit - items.len()),
+                    after: after.clone(),
+                    ..filter.clone()
+                })
+                .map_err(projection_error)?;
+            for summary in page.items {
+                if visible(&state, &p, &summary)? {
+                    items.push(summary);
+                }
+            }
+            after = page.next;
+            if after.is_none() || items.len() == limit {
+                break;
+            }
+        }
+        Ok(crate::projections::Page { items, next: after })
+    })
+    .await?;
+    Ok(Json(json!({ "items": page.items, "next": page.next })))
+}
+
+// ---------------------------------------------------------------------------------------
+// POST /records
+
+/// `POST /records`: creates a record from `{"type", …the type's New* fields…,
+/// "assignees": [...]}`; answers 201 `{"id"}`.
+pub async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let session = session(&state, &headers)?;
+    let p = session.user.principal();
+    let expected = "a JSON object {\"type\": \"inspection\", …the record's fields…}";
+    let mut body: Value = json_body(body, expected)?;
+    let Some(fields) = body.as_object_mut() else {
+        return Err(ApiError::bad_request(format!("expected {expected}")));
+    };
+    let record_type: RecordType = match fields.remove("type") {
+        Some(Value::String(t)) => t.parse().map_err(|e: gendan_core::common::UnknownValue| {
+            ApiError::bad_request(format!("type: {e}"))
+        })?,
+        _ => return Err(ApiError::bad_request("type: is required (a record type)")),
+    };
+    let assignees: Vec<String> = match fields.get("assignees") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(v) => serde_json::from_value(v.clone())
+            .map_err(|_| ApiError::bad_request("assignees: expected a list of usernames"))?,
+    };
+    if assignees.len() > ASSIGNEES_MAX {
+        return Err(ApiError::bad_request(format!(
+            "assignees: {} is over the limit of {ASSIGNEES_MAX}",
+            assignees.len()
+        )));
+    }
+    if !may_create(&p, record_type) {
+        return Err(ApiError::forbidden(format!(
+            "your role may not create {record_type} records"
+        )));
+    }
+    for user in &assignees {
+        check_user_exists(&state, user)?;
+    }
+    let ctx = EditContext::new(p.user.clone(), now_unix_ms());
+    let actor = actor_from_bytes(&random_bytes16());
+    let mut record =
+        ops::create_json(record_type, &body.to_string(), actor, &ctx).map_err(|e| bad_input(&e))?;
+    let header = record.header().map_err(|e| bad_input(&e))?;
+    for user in &assignees {
+        if !header.assignees.contains_key(user) {
+            record.assign(&ctx, user).map_err(|e| bad_input(&e))?;
+        }
+    }
+    // The same check a device's new record passes in the sync service.
+    let heads = record.heads();
+    let paths = changed_paths(record.doc_mut(), &[], &heads);
+    check_write(&p, None, &record, &paths).map_err(|problems| refused(&problems))?;
+    let id = DocumentId::from_bytes(random_bytes16());
+    state
+        .sync
+        .create(id, record.save(), &p.user)
+        .await
+        .map_err(ApiError::internal)?;
+    let location = format!("/api/v1/records/{id}");
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(json!({ "id": id.to_string() })),
+    )
+        .into_response())
+}
+
+/// 403 for a change the write check refuses, listing every problem.
+fn refused(problems: &[gendan_core::common::Problem]) -> ApiError {
+    let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    ApiError::forbidden(format!("this change is not allowed: {}", list.join("; ")))
+}
+
+/// 400 unless `user` is an existing account.
+fn check_user_exists(state: &AppState, user: &str) -> Result<(), ApiError> {
+    check_username(user).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    match state.storage.accounts.get_user(user) {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err(ApiError::bad_request(format!("there is no user {user}"))),
+        Err(e) => Err(ApiError::internal(e)),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// GET /records/{id}
+
+/// `GET /records/{id}` query.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ReadQuery {
+    /// Comma-separated change hashes: show the record as it was at these heads.
+    pub at: Option<String>,
+}
+
+/// Parses `?at=`: 1 to [`AT_HEADS_MAX`] change hashes, each in `doc`.
+fn parse_heads(doc: &mut AutoCommit, at: &str) -> Result<Vec<ChangeHash>, ApiError> {
+    let texts: Vec<&str> = at
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .collect();
+    if texts.is_empty() {
+        return Err(ApiError::bad_request(
+            "at: expected comma-separated change hashes",
+        ));
+    }
+    if texts.len() > AT_HEADS_MAX {
+        return Err(ApiError::bad_request(format!(
+            "at: {} change hashes is over the limit of {AT_HEADS_MAX}",
+            texts.len()
+        )));
+    }
+    let mut heads = Vec::with_capacity(texts.len());
+    for text in texts {
+        let hash: ChangeHash = text.parse().map_err(|_| {
+            ApiError::bad_request(format!("at: {text:?} is not a change hash (64 hex digits)"))
+        })?;
+        if doc.get_change_meta_by_hash(&hash).is_none() {
+            return Err(ApiError::bad_request(format!(
+                "at: change {text} is not in this record"
+            )));
+        }
+        heads.push(hash);
+    }
+    Ok(heads)
+}
+
+/// `GET /records/{id}[?at=h1,h2]`: `{"id", "type", "access", "heads", "view"}`.
+pub async fn read(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+    q: Result<Query<ReadQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let session = session(&state, &headers)?;
+    let id = path(id)?;
+    let q = query(q)?;
+    let p = session.user.principal();
+    let value = blocking(move || {
+        let Loaded {
+            id,
+            mut record,
+            access,
+        } = load(&state, &p, &id)?;
+        let Some(at) = non_empty(q.at) else {
+            return record_json(&id, &mut record, access, &session);
+        };
+        let heads = parse_heads(record.doc_mut(), &at)?;
+        let past = record
+            .doc_mut()
+            .fork_at(&heads)
+            .map_err(|e| ApiError::bad_request(format!("at: {e}")))?;
+        let mut past = Record::from_doc(past).map_err(|_| {
+            ApiError::bad_request("at: the record did not exist yet at those heads")
+        })?;
+        record_json(&id, &mut past, access, &session)
+    })
+    .await?;
+    Ok(Json(value))
+}
+
+// ---------------------------------------------------------------------------------------
+// Edits
+
+/// An edit of a record, given the edit context; fails with the core's message.
+type Edit = Box<dyn FnOnce(&mut Record, &EditContext) -> Result<(), String> + Send>;
+
+/// Runs `edit` as `p` inside the sync loop, with the write check a device's change set
+/// passes (access on the record as it is there, the paths touched, the schema). Returns
+/// when the change is durable.
+async fn run_edit(
+    state: &AppState,
+    p: &Principal,
+    id: DocumentId,
+    edit: Edit,
+) -> Result<(), ApiError> {
+    // The loop takes errors as text; the typed answer travels beside it.
+    let answer: Arc<Mutex<Option<ApiError>>> = Arc::new(Mutex::new(None));
+    let slot = answer.clone();
+    let who = p.clone();
+    let ctx = EditContext::new(p.user.clone(), now_unix_ms());
+    let shown_id = id.to_string();
+    let edit_fn: EditFn = Box::new(move |record: &mut Record| {
+        let result = (|| {
+            let header: RecordHeader = record.header().map_err(|e| bad_input(&e))?;
+            match record_access(&who, &header) {
+                Access::Write => {}
+                Access::Read => {
+                    return Err(ApiError::forbidden(
+                        "you may read this record but not change it",
+                    ));
+                }
+                Access::None => return Err(no_record(&shown_id)),
+            }
+            let before = record.heads();
+            edit(record, &ctx).map_err(ApiError::bad_request)?;
+            let after = record.heads();
+            if before != after {
+                let paths = changed_paths(record.doc_mut(), &before, &after);
+                check_write(&who, Some(&header), record, &paths)
+                    .map_err(|problems| refused(&problems))?;
+            }
+            Ok(())
+        })();
+        result.map_err(|e: ApiError| {
+            let text = e.message.clone();
+            *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(e);
+            text
+        })
+    });
+    match state.sync.edit(id, &p.user, edit_fn).await {
+        Ok(()) => Ok(()),
+        Err(text) => Err(answer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+            .unwrap_or_else(|| ApiError::internal(text))),
+    }
+}
+
+/// Loads the record for an edit: 404 outside the caller's scope, 403 when read-only.
+async fn load_for_write(
+    state: &AppState,
+    session: &Session,
+    id: String,
+) -> Result<Loaded, ApiError> {
+    let loaded = load_blocking(state, &session.user.principal(), id).await?;
+    if loaded.access != Access::Write {
+        return Err(ApiError::forbidden(
+            "you may read this record but not change it",
+        ));
+    }
+    Ok(loaded)
+}
+
+/// `POST /records/{id}/ops`: applies one operation (`{"op": "tally_defect", …}`, the
+/// record type's operation in its JSON form); answers with the record as `GET` does.
+pub async fn apply_op(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let session = session(&state, &headers)?;
+    let id = path(id)?;
+    let op: Value = json_body(body, "one operation as a JSON object {\"op\": …}")?;
+    if !op.is_object() {
+        return Err(ApiError::bad_request(
+            "expected one operation as a JSON object {\"op\": …}",
+        ));
+    }
+    let loaded = load_for_write(&state, &session, id).await?;
+    let op = op.to_string();
+    run_edit(
+        &state,
+        &session.user.principal(),
+        loaded.id,
+        Box::new(move |record, ctx| ops::apply_json(record, &op, ctx).map_err(|e| e.to_string())),
+    )
+    .await?;
+    fresh(&state, &session, loaded.id).await
+}
+
+/// `POST /records/{id}/decide` body.
+#[derive(Debug, Deserialize)]
+pub struct DecideBody {
+    /// The step id (`s1`, `s2`, …).
+    pub step: String,
+    /// Approve (true) or reject (false).
+    pub approved: bool,
+    /// Why (required to reject).
+    #[serde(default)]
+    pub comment: String,
+}
+
+/// `POST /records/{id}/decide`: the caller's decision on an approval step.
+pub async fn decide(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let session = session(&state, &headers)?;
+    let id = path(id)?;
+    let body: DecideBody = json_body(
+        body,
+        "{\"step\": \"s1\", \"approved\": true, \"comment\": \"…\"}",
+    )?;
+    let loaded = load_for_write(&state, &session, id).await?;
+    let role = session.user.role;
+    run_edit(
+        &state,
+        &session.user.principal(),
+        loaded.id,
+        Box::new(move |record, ctx| {
+            approval::decide(
+                record,
+                &body.step,
+                body.approved,
+                &body.comment,
+                &[role.as_str()],
+                ctx,
+            )
+            .map_err(|e| e.to_string())
+        }),
+    )
+    .await?;
+    fresh(&state, &session, loaded.id).await
+}
+
+/// `POST /records/{id}/assign` and `/unassign` body.
+#[derive(Debug, Deserialize)]
+pub struct AssignBody {
+    /// The username.
+    pub user: String,
+}
+
+async fn change_assignment(
+    state: AppState,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+    assign: bool,
+) -> Result<Json<Value>, ApiError> {
+    let session = session(&state, &headers)?;
+    let id = path(id)?;
+    let AssignBody { user } = json_body(body, "{\"user\": \"<username>\"}")?;
+    let loaded = load_blocking(&state, &session.user.principal(), id).await?;
+    if !session.user.role.is_office() {
+        return Err(ApiError::forbidden("only the office assigns records"));
+    }
+    let header = loaded.record.header().map_err(ApiError::internal)?;
+    let assigned = header.assignees.get(&user).copied().unwrap_or(false);
+    if assign {
+        check_user_exists(&state, &user)?;
+        if assigned {
+            return fresh(&state, &session, loaded.id).await;
+        }
+    } else if !assigned {
+        return Err(ApiError::bad_request(format!(
+            "user: {user} is not assigned to this record"
+        )));
+    }
+    run_edit(
+        &state,
+        &session.user.principal(),
+        loaded.id,
+        Box::new(move |record, ctx| {
+            if assign {
+                record.assign(ctx, &user)
+            } else {
+                record.unassign(ctx, &user)
+            }
+            .map_err(|e| e.to_string())
+        }),
+    )
+    .await?;
+    fresh(&state, &session, loaded.id).await
+}
+
+/// `POST /records/{id}/assign` `{"user"}`: office roles only; the user must exist.
+pub async fn assign(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    change_assignment(state, headers, id, body, true).await
+}
+
+/// `POST /records/{id}/unassign` `{"user"}`: office roles only.
+pub async fn unassign(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    change_assignment(state, headers, id, body, false).await
+}
+
+// ---------------------------------------------------------------------------------------
+// GET /records/{id}/history
+
+/// `GET /records/{id}/history` query.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct HistoryQuery {
+    /// The hash of the last change of the previous page.
+    pub after: Option<String>,
+    /// Page size.
+    pub limit: Option<usize>,
+}
+
+/// `GET /records/{id}/history`: every change of the record, oldest first (causal order),
+/// with who delivered it: `{"items": [{"hash", "time_s", "message", "actor", "seq", "deps",
+/// "attribution": {"user", "peer", "device", "at_ms"} | null}], "next": hash | null}`.
+pub async fn history(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+    q: Result<Query<HistoryQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let session = session(&state, &headers)?;
+    let id = path(id)?;
+    let q = query(q)?;
+    let limit = q.limit.unwrap_or(HISTORY_LIMIT_DEFAULT);
+    if limit == 0 || limit > HISTORY_LIMIT_MAX {
+        return Err(ApiError::bad_request(format!(
+            "limit: a page of {limit} changes is outside 1..={HISTORY_LIMIT_MAX}"
+        )));
+    }
+    let p = session.user.principal();
+    let value = blocking(move || {
+        let Loaded { id, mut record, .. } = load(&state, &p, &id)?;
+        let doc_id = id.to_string();
+        let changes = record.doc_mut().get_changes_meta(&[]);
+        let start = match non_empty(q.after) {
+            None => 0,
+            Some(after) => {
+                changes
+                    .iter()
+                    .position(|c| c.hash.to_string() == after)
+                    .ok_or_else(|| {
+                        ApiError::bad_request(format!(
+                            "after: change {after:?} is not in this record"
+                        ))
+                    })?
+                    + 1
+            }
+        };
+        let end = changes.len().min(start.saturating_add(limit));
+        let mut items = Vec::with_capacity(end.saturating_sub(start));
+        for c in changes.get(start..end).unwrap_or_default() {
+            let hash = c.hash.to_string();
+            let attribution = state
+                .storage
+                .attribution
+                .get(&doc_id, &hash)
+                .map_err(ApiError::internal)?;
+            let deps: Vec<String> = c.deps.iter().map(ToString::to_string).collect();
+            items.push(json!({
+                "hash": hash,
+                "time_s": c.timestamp,
+                "message": c.message.as_deref(),
+                "actor": c.actor.to_hex_string(),
+                "seq": c.seq,
+                "deps": deps,
+                "attribution": attribution,
+            }));
+        }
+        let next = (end < changes.len()).then(|| changes[end - 1].hash.to_string());
+        Ok(json!({ "items": items, "next": next }))
+    })
+    .await?;
+    Ok(Json(value))
+}
