@@ -1,0 +1,1386 @@
+//! The office REST API end to end: the real application (`serve::app`) over an in-memory
+//! store and a running sync service, driven with `oneshot` requests, no socket.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use automerge::AutoCommit;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{Method, Request, StatusCode, header};
+use gendan_core::access::Role;
+use gendan_core::aql::{self, Aql, InspectionLevel};
+use gendan_core::protocol::hub::{HubConfig, HubLimits};
+use gendan_core::protocol::{DocumentId, PeerId, StorageId};
+use gendan_server::accounts::{LoginLimiter, NewUser};
+use gendan_server::api::admin::QUARANTINE_LIMIT_MAX;
+use gendan_server::api::records::{AT_HEADS_MAX, HISTORY_LIMIT_MAX, LIST_ROUNDS_MAX};
+use gendan_server::blobs::{BlobStore, PART_BYTES_MAX};
+use gendan_server::persist::ServerStorage;
+use gendan_server::projections::{ASSIGNEES_MAX, QUERY_LIMIT_MAX, RecordSummary};
+use gendan_server::serve::{AppState, JSON_BODY_BYTES_MAX};
+use gendan_server::store::{Batch, MemoryStore, Store};
+use gendan_server::sync::{self, SyncConfig};
+use gendan_server::ws::{RateLimiter, WsLimits};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+use tower::ServiceExt;
+
+const PASSWORD: &str = "correct horse battery";
+
+/// The users every test starts with: username, role, factory, warehouse.
+const USERS: &[(&str, Role, Option<&str>, Option<&str>)] = &[
+    ("admin", Role::Admin, None, None),
+    ("merch", Role::Merchandiser, None, None),
+    ("boss", Role::Approver, None, None),
+    ("qc1", Role::Qc, None, None),
+    ("qc2", Role::Qc, None, None),
+    ("factory1", Role::Factory, Some("F1"), None),
+    ("clerk1", Role::Warehouse, None, Some("W1")),
+];
+
+struct Server {
+    app: Router,
+    state: AppState,
+    _blob_dir: tempfile::TempDir,
+}
+
+/// A fresh server with [`USERS`] (each password [`PASSWORD`]).
+async fn server() -> Server {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let storage = ServerStorage::new(store.clone());
+    let blob_dir = tempfile::tempdir().expect("a temporary folder");
+    let blobs = Arc::new(BlobStore::open(&blob_dir.path().join("blobs"), store).expect("blobs"));
+    let config = SyncConfig {
+        hub: HubConfig {
+            peer_id: PeerId::new("gendan-test"),
+            storage_id: StorageId::new("test-storage"),
+            limits: HubLimits::default(),
+        },
+        pending_outbound_max: sync::PENDING_OUTBOUND_MAX_DEFAULT,
+        batch_events_max: sync::BATCH_EVENTS_MAX_DEFAULT,
+        idle_unload_ms: sync::IDLE_UNLOAD_MS_DEFAULT,
+    };
+    let sync = sync::spawn(config, Arc::new(storage.clone()));
+    for (username, role, factory, warehouse) in USERS {
+        storage
+            .accounts
+            .add_user(NewUser {
+                username: (*username).into(),
+                password: PASSWORD.into(),
+                role: *role,
+                display_name: None,
+                factory: factory.map(str::to_string),
+                warehouse: warehouse.map(str::to_string),
+            })
+            .expect("user added");
+    }
+    let state = AppState {
+        storage,
+        blobs,
+        sync,
+        logins: Arc::new(LoginLimiter::new()),
+        rate: Arc::new(RateLimiter::default()),
+        connections: Arc::new(Semaphore::new(10)),
+        ws_limits: WsLimits {
+            frame_bytes_max: 1 << 20,
+            frames_per_second: 100,
+            frames_burst: 100,
+            idle_timeout: Duration::from_secs(60),
+        },
+        session_ttl_ms: 3_600_000,
+        started: Instant::now(),
+    };
+    Server {
+        app: gendan_server::serve::app(state.clone(), None),
+        state,
+        _blob_dir: blob_dir,
+    }
+}
+
+/// A full answer: status, headers, body bytes.
+struct Answer {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "{}: not JSON ({e}): {}",
+                self.status,
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+    fn error(&self) -> String {
+        self.json()["error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+impl Server {
+    async fn send(&self, mut request: Request<Body>) -> Answer {
+        request
+            .extensions_mut()
+            .insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40_000))));
+        let response = self.app.clone().oneshot(request).await.expect("infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("the body reads")
+            .to_vec();
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// A request with a JSON body (or none) and the token (or none).
+    async fn call(
+        &self,
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
+        let mut request = Request::builder().method(method).uri(uri);
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let body = match body {
+            Some(body) => {
+                request = request.header(header::CONTENT_TYPE, "application/json");
+                Body::from(body.to_string())
+            }
+            None => Body::empty(),
+        };
+        self.send(request.body(body).expect("a request")).await
+    }
+
+    async fn get(&self, uri: &str, token: &str) -> Answer {
+        self.call(Method::GET, uri, Some(token), None).await
+    }
+
+    async fn post(&self, uri: &str, token: &str, body: Value) -> Answer {
+        self.call(Method::POST, uri, Some(token), Some(body)).await
+    }
+
+    /// A request with raw bytes and extra headers.
+    async fn raw(
+        &self,
+        method: Method,
+        uri: &str,
+        token: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Answer {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.send(request.body(Body::from(body)).expect("a request"))
+            .await
+    }
+
+    async fn login(&self, username: &str) -> String {
+        let answer = self
+            .call(
+                Method::POST,
+                "/api/v1/login",
+                None,
+                Some(json!({ "username": username, "password": PASSWORD })),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "login of {username}");
+        answer.json()["token"]
+            .as_str()
+            .expect("a token")
+            .to_string()
+    }
+
+    /// Creates a record as `token`'s user and returns its id.
+    async fn create(&self, token: &str, body: Value) -> String {
+        let answer = self.post("/api/v1/records", token, body).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::CREATED,
+            "{}",
+            String::from_utf8_lossy(&answer.body)
+        );
+        let id = answer.json()["id"].as_str().expect("an id").to_string();
+        assert_eq!(
+            answer.headers[header::LOCATION],
+            format!("/api/v1/records/{id}").as_str()
+        );
+        id
+    }
+
+    /// The record ids `user`'s index document lists, read from storage.
+    async fn index_of(&self, user: &str) -> Vec<String> {
+        let principal = self
+            .state
+            .storage
+            .accounts
+            .get_user(user)
+            .unwrap()
+            .unwrap()
+            .principal();
+        let index = self.state.sync.ensure_index(principal).await.unwrap();
+        let bytes = self
+            .state
+            .storage
+            .docs
+            .load(&index.to_string())
+            .unwrap()
+            .expect("the index is stored");
+        gendan_core::summary::index_ids(&AutoCommit::load(&bytes).unwrap())
+    }
+}
+
+fn inspection(title: &str, factory: &str, assignees: &[&str]) -> Value {
+    json!({
+        "type": "inspection",
+        "title": title,
+        "order_no": "SO-1",
+        "style_no": "ST-1",
+        "factory": factory,
+        "lot_size": 500,
+        "assignees": assignees,
+    })
+}
+
+fn ids(page: &Value) -> Vec<String> {
+    page["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+#[tokio::test]
+async fn office_creates_lists_reads_edits_and_reads_the_history() {
+    let s = server().await;
+    let merch = s.login("merch").await;
+    let id = s
+        .create(&merch, inspection("Final HL-1", "F1", &["qc1"]))
+        .await;
+
+    // The sync service put it in the QC's index document.
+    assert!(s.index_of("qc1").await.contains(&id));
+    assert!(!s.index_of("qc2").await.contains(&id));
+
+    // The list, from projections, with filters.
+    for query in [
+        "",
+        "?type=inspection",
+        "?assignee=qc1",
+        "?q=hl-1",
+        "?factory=F1",
+    ] {
+        let page = s.get(&format!("/api/v1/records{query}"), &merch).await;
+        assert_eq!(page.status, StatusCode::OK, "{query}");
+        assert_eq!(ids(&page.json()), [id.as_str()], "{query}");
+    }
+    let none = s.get("/api/v1/records?type=order", &merch).await.json();
+    assert_eq!(none, json!({ "items": [], "next": null }));
+    let page = s.get("/api/v1/records", &merch).await.json();
+    assert_eq!(page["items"][0]["title"], "Final HL-1");
+    assert_eq!(page["items"][0]["record_type"], "inspection");
+    assert_eq!(page["items"][0]["assignees"], json!(["qc1"]));
+
+    // One record.
+    let record = s.get(&format!("/api/v1/records/{id}"), &merch).await;
+    assert_eq!(record.status, StatusCode::OK);
+    let record = record.json();
+    assert_eq!(record["id"], id.as_str());
+    assert_eq!(record["type"], "inspection");
+    assert_eq!(record["access"], "write");
+    assert_eq!(record["heads"].as_array().unwrap().len(), 1);
+    assert_eq!(record["view"]["record"]["title"], "Final HL-1");
+    assert_eq!(record["view"]["derived"]["status"], "open");
+
+    // Operations.
+    let ops = format!("/api/v1/records/{id}/ops");
+    let added = s
+        .post(
+            &ops,
+            &merch,
+            json!({ "op": "add_defect", "id": "d1", "class": "minor", "description": "open seam" }),
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.error());
+    let tallied = s
+        .post(
+            &ops,
+            &merch,
+            json!({ "op": "tally_defect", "id": "d1", "delta": 1 }),
+        )
+        .await;
+    assert_eq!(tallied.status, StatusCode::OK, "{}", tallied.error());
+    let tallied = tallied.json();
+    assert_eq!(tallied["view"]["record"]["defects"]["d1"]["qty"], 2);
+    assert_eq!(tallied["view"]["derived"]["status"], "in_progress");
+    // The projection followed the edit.
+    let listed = s.get("/api/v1/records?status=in_progress", &merch).await;
+    assert_eq!(ids(&listed.json()), [id.as_str()]);
+
+    // The history: oldest first, attributed, in pages.
+    let history = s
+        .get(&format!("/api/v1/records/{id}/history"), &merch)
+        .await;
+    assert_eq!(history.status, StatusCode::OK);
+    let history = history.json();
+    let items = history["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    assert_eq!(history["next"], Value::Null);
+    assert_eq!(items[0]["message"], "merch: create");
+    assert_eq!(items[1]["message"], "merch: add defect");
+    for item in items {
+        assert_eq!(item["attribution"]["user"], "merch", "{item}");
+        assert_eq!(item["hash"].as_str().unwrap().len(), 64);
+        assert!(item["time_s"].as_i64().unwrap() > 1_600_000_000);
+    }
+    assert_eq!(items[1]["deps"], json!([items[0]["hash"]]));
+    let first = s
+        .get(&format!("/api/v1/records/{id}/history?limit=2"), &merch)
+        .await
+        .json();
+    assert_eq!(first["items"].as_array().unwrap().len(), 2);
+    assert_eq!(first["next"], items[1]["hash"]);
+    let rest = s
+        .get(
+            &format!(
+                "/api/v1/records/{id}/history?limit=2&after={}",
+                items[1]["hash"].as_str().unwrap()
+            ),
+            &merch,
+        )
+        .await
+        .json();
+    assert_eq!(rest["items"], json!([items[2]]));
+    assert_eq!(rest["next"], Value::Null);
+
+    // As it was at the first change: no defects yet.
+    let first_hash = items[0]["hash"].as_str().unwrap();
+    let past = s
+        .get(&format!("/api/v1/records/{id}?at={first_hash}"), &merch)
+        .await;
+    assert_eq!(past.status, StatusCode::OK, "{}", past.error());
+    let past = past.json();
+    assert_eq!(past["heads"], json!([first_hash]));
+    assert_eq!(past["view"]["record"]["defects"], json!({}));
+    assert_eq!(past["view"]["derived"]["status"], "open");
+    let second = items[1]["hash"].as_str().unwrap();
+    let at_second = s
+        .get(&format!("/api/v1/records/{id}?at={second}"), &merch)
+        .await
+        .json();
+    assert_eq!(at_second["view"]["record"]["defects"]["d1"]["qty"], 1);
+}
+
+#[tokio::test]
+async fn at_heads_and_history_refuse_bad_input() {
+    let s = server().await;
+    let merch = s.login("merch").await;
+    let id = s.create(&merch, inspection("X", "F1", &[])).await;
+    let record = format!("/api/v1/records/{id}");
+    let unknown = "ab".repeat(32);
+    for (at, says) in [
+        ("nothex", "is not a change hash"),
+        (unknown.as_str(), "is not in this record"),
+        (",", "expected comma-separated change hashes"),
+    ] {
+        let answer = s.get(&format!("{record}?at={at}"), &merch).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{at}");
+        assert!(answer.error().contains(says), "{at}: {}", answer.error());
+    }
+    // AT_HEADS_MAX: at the limit the hashes are read (and found unknown), past it refused.
+    let many = |n: usize| vec![unknown.as_str(); n].join(",");
+    let at_limit = s
+        .get(&format!("{record}?at={}", many(AT_HEADS_MAX)), &merch)
+        .await;
+    assert!(at_limit.error().contains("is not in this record"));
+    let over = s
+        .get(&format!("{record}?at={}", many(AT_HEADS_MAX + 1)), &merch)
+        .await;
+    assert_eq!(over.status, StatusCode::BAD_REQUEST);
+    assert!(over.error().contains("over the limit"), "{}", over.error());
+
+    // HISTORY_LIMIT_MAX.
+    let history = format!("{record}/history");
+    let ok = s
+        .get(&format!("{history}?limit={HISTORY_LIMIT_MAX}"), &merch)
+        .await;
+    assert_eq!(ok.status, StatusCode::OK);
+    for limit in [0, HISTORY_LIMIT_MAX + 1] {
+        let answer = s.get(&format!("{history}?limit={limit}"), &merch).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{limit}");
+    }
+    let answer = s.get(&format!("{history}?after={unknown}"), &merch).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    let answer = s.get(&format!("{history}?limit=ten"), &merch).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    assert!(answer.error().contains("limit"), "{}", answer.error());
+}
+
+#[tokio::test]
+async fn scope_hides_records_and_read_only_users_cannot_edit() {
+    let s = server().await;
+    let merch = s.login("merch").await;
+    let mine = s.create(&merch, inspection("Mine", "F1", &["qc1"])).await;
+    let other = s.create(&merch, inspection("Other", "F2", &["qc2"])).await;
+
+    // qc1: sees and edits their own; the other one does not exist for them.
+    let qc1 = s.login("qc1").await;
+    let page = s.get("/api/v1/records", &qc1).await.json();
+    assert_eq!(ids(&page), [mine.as_str()]);
+    let hidden = s.get(&format!("/api/v1/records/{other}"), &qc1).await;
+    let missing_id = DocumentId::from_bytes([7; 16]).to_string();
+    let missing = s.get(&format!("/api/v1/records/{missing_id}"), &qc1).await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND);
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        hidden.error().replace(&other, "ID"),
+        missing.error().replace(&missing_id, "ID"),
+        "the same answer as for a record that does not exist"
+    );
+    for path in ["history", "ops"] {
+        let uri = format!("/api/v1/records/{other}/{path}");
+        let answer = if path == "ops" {
+            s.post(
+                &uri,
+                &qc1,
+                json!({ "op": "tally_defect", "id": "d1", "delta": 1 }),
+            )
+            .await
+        } else {
+            s.get(&uri, &qc1).await
+        };
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{path}");
+    }
+    let garbage = s.get("/api/v1/records/not-an-id", &qc1).await;
+    assert_eq!(garbage.status, StatusCode::NOT_FOUND);
+    let edited = s
+        .post(
+            &format!("/api/v1/records/{mine}/ops"),
+            &qc1,
+            json!({ "op": "add_defect", "id": "q1", "class": "major", "description": "stain" }),
+        )
+        .await;
+    assert_eq!(edited.status, StatusCode::OK, "{}", edited.error());
+    let history = s
+        .get(&format!("/api/v1/records/{mine}/history"), &qc1)
+        .await
+        .json();
+    assert_eq!(history["items"][1]["attribution"]["user"], "qc1");
+    // Only the office assigns.
+    let assign = s
+        .post(
+            &format!("/api/v1/records/{mine}/assign"),
+            &qc1,
+            json!({ "user": "qc2" }),
+        )
+        .await;
+    assert_eq!(assign.status, StatusCode::FORBIDDEN);
+
+    // factory1 (F1): reads the F1 inspection, changes nothing, creates nothing.
+    let factory = s.login("factory1").await;
+    let page = s.get("/api/v1/records", &factory).await.json();
+    assert_eq!(ids(&page), [mine.as_str()]);
+    let read = s.get(&format!("/api/v1/records/{mine}"), &factory).await;
+    assert_eq!(read.status, StatusCode::OK);
+    assert_eq!(read.json()["access"], "read");
+    let refused = s
+        .post(
+            &format!("/api/v1/records/{mine}/ops"),
+            &factory,
+            json!({ "op": "tally_defect", "id": "q1", "delta": 1 }),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        s.get(&format!("/api/v1/records/{other}"), &factory)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let create = s
+        .post("/api/v1/records", &factory, inspection("F", "F1", &[]))
+        .await;
+    assert_eq!(create.status, StatusCode::FORBIDDEN);
+    assert!(create.error().contains("may not create"));
+
+    // A clerk may not create inspections; a QC may, and sees their own creation (found
+    // through their index, as the summary does not say who created it).
+    let clerk = s.login("clerk1").await;
+    let create = s
+        .post("/api/v1/records", &clerk, inspection("C", "F1", &[]))
+        .await;
+    assert_eq!(create.status, StatusCode::FORBIDDEN);
+    let own = s.create(&qc1, inspection("By qc1", "F9", &[])).await;
+    let page = s.get("/api/v1/records?limit=500", &qc1).await.json();
+    let mut expected = vec![mine.clone(), own.clone()];
+    expected.sort();
+    assert_eq!(ids(&page), expected);
+    let read = s.get(&format!("/api/v1/records/{own}"), &qc1).await;
+    assert_eq!(read.json()["access"], "write");
+}
+
+#[tokio::test]
+async fn a_field_users_list_reads_at_most_list_rounds_max_pages() {
+    let s = server().await;
+    // Summaries only (the list reads projections): LIST_ROUNDS_MAX + 1 records qc1 may not
+    // see, then one assigned to them.
+    let summary = |id: String, assignee: &str| RecordSummary {
+        id,
+        record_type: "inspection".into(),
+        title: "t".into(),
+        status: "open".into(),
+        assignees: vec![assignee.into()],
+        ..RecordSummary::default()
+    };
+    let mut batch = Batch::new();
+    let projections = &s.state.storage.projections;
+    for i in 0..=LIST_ROUNDS_MAX {
+        projections
+            .upsert(&mut batch, &summary(format!("t{i:02}"), "qc2"))
+            .unwrap();
+    }
+    projections
+        .upsert(&mut batch, &summary("t99".into(), "qc1"))
+        .unwrap();
+    s.state.storage.store.apply(batch).unwrap();
+
+    let qc1 = s.login("qc1").await;
+    let first = s.get("/api/v1/records?limit=1", &qc1).await.json();
+    let last_read = format!("t{:02}", LIST_ROUNDS_MAX - 1);
+    assert_eq!(first, json!({ "items": [], "next": last_read }));
+    let second = s
+        .get(&format!("/api/v1/records?limit=1&after={last_read}"), &qc1)
+        .await
+        .json();
+    assert_eq!(ids(&second), ["t99"]);
+    assert_eq!(second["next"], "t99");
+    let third = s
+        .get("/api/v1/records?limit=1&after=t99", &qc1)
+        .await
+        .json();
+    assert_eq!(third, json!({ "items": [], "next": null }));
+    // The office reads the page as it is.
+    let merch = s.login("merch").await;
+    let page = s.get("/api/v1/records?limit=1", &merch).await.json();
+    assert_eq!(ids(&page), ["t00"]);
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_with_the_reason() {
+    let s = server().await;
+    let merch = s.login("merch").await;
+    let send_raw = |body: &'static str| {
+        let request = Request::post("/api/v1/records")
+            .header(header::AUTHORIZATION, format!("Bearer {merch}"))
+            .body(Body::from(body))
+            .unwrap();
+        s.send(request)
+    };
+    let not_json = send_raw("{not json").await;
+    assert_eq!(not_json.status, StatusCode::BAD_REQUEST);
+    assert!(not_json.error().starts_with("expected a JSON object"));
+    for (body, says) in [
+        (json!([1, 2]), "expected a JSON object"),
+        (json!({ "title": "x" }), "type: is required"),
+        (json!({ "type": "widget" }), "\"widget\""),
+        (
+            json!({ "type": "inspection", "lot_size": 20_000_000 }),
+            "lot_size: is 20000000",
+        ),
+        (
+            json!({ "type": "inspection", "assignees": ["nobody"] }),
+            "there is no user nobody",
+        ),
+        (
+            json!({ "type": "inspection", "assignees": "qc1" }),
+            "assignees: expected a list",
+        ),
+        (
+            json!({ "type": "approval", "subject": "" }),
+            "invalid input: subject",
+        ),
+    ] {
+        let answer = s.post("/api/v1/records", &merch, body.clone()).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(answer.error().contains(says), "{body}: {}", answer.error());
+    }
+    // Index documents are the server's: nobody creates one.
+    let index = s
+        .post("/api/v1/records", &merch, json!({ "type": "user_index" }))
+        .await;
+    assert_eq!(index.status, StatusCode::FORBIDDEN);
+    assert!(index.error().contains("may not create user_index"));
+
+    // ASSIGNEES_MAX (counted before anyone is looked up).
+    let names: Vec<String> = (0..=ASSIGNEES_MAX).map(|i| format!("u{i}")).collect();
+    let answer = s
+        .post(
+            "/api/v1/records",
+            &merch,
+            json!({ "type": "inspection", "assignees": names }),
+        )
+        .await;
+    assert!(
+        answer.error().contains("over the limit"),
+        "{}",
+        answer.error()
+    );
+    let answer = s
+        .post(
+            "/api/v1/records",
+            &merch,
+            json!({ "type": "inspection", "assignees": names[..ASSIGNEES_MAX] }),
+        )
+        .await;
+    assert!(answer.error().contains("there is no user u0"));
+
+    // Operations.
+    let id = s.create(&merch, inspection("X", "F1", &[])).await;
+    let ops = format!("/api/v1/records/{id}/ops");
+    for (body, says) in [
+        (json!({ "op": "fly" }), "unknown variant `fly`"),
+        (json!({ "delta": 1 }), "missing field `op`"),
+        (json!("tally"), "expected one operation"),
+        (
+            json!({ "op": "tally_defect", "id": "d9", "delta": 1 }),
+            "defects.d9",
+        ),
+        (
+            json!({ "op": "add_defect", "id": "d1", "class": "minor", "description": "x", "qty": 0 }),
+            "invalid input",
+        ),
+        (
+            json!({ "op": "add_defect", "id": "d1", "class": "cosmetic", "description": "x" }),
+            "unknown variant `cosmetic`",
+        ),
+    ] {
+        let answer = s.post(&ops, &merch, body.clone()).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(answer.error().contains(says), "{body}: {}", answer.error());
+    }
+    let history = s
+        .get(&format!("/api/v1/records/{id}/history"), &merch)
+        .await
+        .json();
+    assert_eq!(
+        history["items"].as_array().unwrap().len(),
+        1,
+        "refused operations leave no change"
+    );
+
+    // The list's limits.
+    let ok = s
+        .get(&format!("/api/v1/records?limit={QUERY_LIMIT_MAX}"), &merch)
+        .await;
+    assert_eq!(ok.status, StatusCode::OK);
+    for query in [
+        format!("limit={}", QUERY_LIMIT_MAX + 1),
+        "limit=many".into(),
+        format!("q={}", "x".repeat(300)),
+    ] {
+        let answer = s.get(&format!("/api/v1/records?{query}"), &merch).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{query}");
+        assert!(!answer.error().is_empty());
+    }
+
+    // JSON_BODY_BYTES_MAX.
+    let big = json!({ "type": "inspection", "remarks": "x".repeat(JSON_BODY_BYTES_MAX) });
+    let answer = s.post("/api/v1/records", &merch, big).await;
+    assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn assignment_changes_who_sees_a_record() {
+    let s = server().await;
+    let merch = s.login("merch").await;
+    let qc2 = s.login("qc2").await;
+    let id = s.create(&merch, inspection("A", "F1", &["qc1"])).await;
+    let record = format!("/api/v1/records/{id}");
+    assert_eq!(s.get(&record, &qc2).await.status, StatusCode::NOT_FOUND);
+
+    let assigned = s
+        .post(
+            &format!("{record}/assign"),
+            &merch,
+            json!({ "user": "qc2" }),
+        )
+        .await;
+    assert_eq!(assigned.status, StatusCode::OK, "{}", assigned.error());
+    assert_eq!(
+        assigned.json()["view"]["record"]["assignees"],
+        json!({ "qc1": true, "qc2": true })
+    );
+    assert!(s.index_of("qc2").await.contains(&id));
+    assert_eq!(s.get(&record, &qc2).await.status, StatusCode::OK);
+    let listed = s.get("/api/v1/records?assignee=qc2", &merch).await.json();
+    assert_eq!(ids(&listed), [id.as_str()]);
+    // Again: nothing changes.
+    let again = s
+        .post(
+            &format!("{record}/assign"),
+            &merch,
+            json!({ "user": "qc2" }),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(again.json()["heads"], assigned.json()["heads"]);
+
+    let unassigned = s
+        .post(
+            &format!("{record}/unassign"),
+            &merch,
+            json!({ "user": "qc2" }),
+        )
+        .await;
+    assert_eq!(unassigned.status, StatusCode::OK, "{}", unassigned.error());
+    assert_eq!(s.get(&record, &qc2).await.status, StatusCode::NOT_FOUND);
+    assert!(!s.index_of("qc2").await.contains(&id));
+
+    for (path, body, says) in [
+        (
+            "assign",
+            json!({ "user": "ghost" }),
+            "there is no user ghost",
+        ),
+        ("assign", json!({ "user": "Bad Name" }), "username"),
+        ("assign", json!({ "name": "qc2" }), "expected {\"user\""),
+        ("unassign", json!({ "user": "qc2" }), "is not assigned"),
+    ] {
+        let answer = s.post(&format!("{record}/{path}"), &merch, body).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{path}");
+        assert!(answer.error().contains(says), "{path}: {}", answer.error());
+    }
+}
+
+#[tokio::test]
+async fn approvals_are_decided_by_the_role_of_the_step() {
+    let s = server().await;
+    let merch = s.login("merch").await;
+    let boss = s.login("boss").await;
+    let id = s
+        .create(
+            &merch,
+            json!({ "type": "approval", "subject": "Pay the deposit", "steps": [["approver", 2]] }),
+        )
+        .await;
+    let decide = format!("/api/v1/records/{id}/decide");
+    let wrong_role = s
+        .post(&decide, &merch, json!({ "step": "s1", "approved": true }))
+        .await;
+    assert_eq!(wrong_role.status, StatusCode::BAD_REQUEST);
+    assert!(wrong_role.error().contains("needs the role approver"));
+    let no_reason = s
+        .post(&decide, &boss, json!({ "step": "s1", "approved": false }))
+        .await;
+    assert!(
+        no_reason.error().contains("comment"),
+        "{}",
+        no_reason.error()
+    );
+    let bad_body = s.post(&decide, &boss, json!({ "step": "s1" })).await;
+    assert_eq!(bad_body.status, StatusCode::BAD_REQUEST);
+    assert!(bad_body.error().contains("approved"));
+
+    let decided = s
+        .post(
+            &decide,
+            &boss,
+            json!({ "step": "s1", "approved": true, "comment": "ok" }),
+        )
+        .await;
+    assert_eq!(decided.status, StatusCode::OK, "{}", decided.error());
+    assert_eq!(decided.json()["view"]["derived"]["status"], "approved");
+    // Not for QC, and not through generic operations.
+    let qc1 = s.login("qc1").await;
+    assert_eq!(
+        s.post(&decide, &qc1, json!({ "step": "s1", "approved": true }))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let op = s
+        .post(
+            &format!("/api/v1/records/{id}/ops"),
+            &boss,
+            json!({ "op": "anything" }),
+        )
+        .await;
+    assert!(op.error().contains("not edited with operations"));
+}
+
+#[tokio::test]
+async fn sessions_are_required_and_revocable() {
+    let s = server().await;
+    for uri in [
+        "/api/v1/records",
+        "/api/v1/aql?lot_size=500&aql=2.5",
+        "/api/v1/users",
+        "/api/v1/quarantine",
+    ] {
+        let answer = s.call(Method::GET, uri, None, None).await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{uri}");
+        assert!(answer.error().contains("log in"), "{uri}");
+        let forged = s.get(uri, &"0".repeat(64)).await;
+        assert_eq!(forged.status, StatusCode::UNAUTHORIZED, "{uri}");
+    }
+    let merch = s.login("merch").await;
+    assert_eq!(
+        s.get("/api/v1/records", &merch).await.status,
+        StatusCode::OK
+    );
+    let out = s
+        .call(Method::POST, "/api/v1/logout", Some(&merch), None)
+        .await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        s.get("/api/v1/records", &merch).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // The admin ends every session of a user.
+    let admin = s.login("admin").await;
+    let qc1_a = s.login("qc1").await;
+    let qc1_b = s.login("qc1").await;
+    let revoked = s.post("/api/v1/users/qc1/revoke", &admin, json!({})).await;
+    assert_eq!(revoked.json(), json!({ "revoked": 2 }));
+    for token in [qc1_a, qc1_b] {
+        assert_eq!(
+            s.get("/api/v1/records", &token).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+}
+
+#[tokio::test]
+async fn admin_endpoints_are_for_admins() {
+    let s = server().await;
+    let merch = s.login("merch").await;
+    for (method, uri) in [
+        (Method::GET, "/api/v1/users"),
+        (Method::POST, "/api/v1/users"),
+        (Method::POST, "/api/v1/users/qc1/revoke"),
+        (Method::POST, "/api/v1/users/qc1/disable"),
+        (Method::POST, "/api/v1/users/qc1/enable"),
+        (Method::POST, "/api/v1/users/qc1/password"),
+        (Method::GET, "/api/v1/quarantine"),
+        (Method::GET, "/api/v1/quarantine/q1"),
+    ] {
+        let answer = s.call(method, uri, Some(&merch), Some(json!({}))).await;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN, "{uri}");
+        assert_eq!(answer.error(), "only an admin may do this");
+    }
+
+    let admin = s.login("admin").await;
+    let users = s.get("/api/v1/users", &admin).await.json();
+    let names: Vec<&str> = users["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), USERS.len());
+    assert!(users["items"][0].get("password_hash").is_none());
+
+    let new = json!({ "username": "qc3", "password": PASSWORD, "role": "qc",
+                      "display_name": "QC three", "factory": "", "warehouse": null });
+    let created = s.post("/api/v1/users", &admin, new.clone()).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.error());
+    assert_eq!(
+        created.json(),
+        json!({ "username": "qc3", "role": "qc", "display_name": "QC three",
+                "factory": null, "warehouse": null, "disabled": false })
+    );
+    let again = s.post("/api/v1/users", &admin, new).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    for (body, says) in [
+        (
+            json!({ "username": "x", "password": PASSWORD, "role": "king" }),
+            "role: unknown",
+        ),
+        (
+            json!({ "username": "x", "password": "short", "role": "qc" }),
+            "at least 8",
+        ),
+        (
+            json!({ "username": "X Y", "password": PASSWORD, "role": "qc" }),
+            "username",
+        ),
+        (
+            json!({ "username": "f", "password": PASSWORD, "role": "factory" }),
+            "factory",
+        ),
+        (json!({ "username": "x" }), "missing field"),
+    ] {
+        let answer = s.post("/api/v1/users", &admin, body.clone()).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(answer.error().contains(says), "{body}: {}", answer.error());
+    }
+    let qc3 = s.login("qc3").await;
+
+    // Disable: sessions end and login is refused; enable lets them back in.
+    let disabled = s.post("/api/v1/users/qc3/disable", &admin, json!({})).await;
+    assert_eq!(disabled.json(), json!({ "revoked": 1 }));
+    assert_eq!(
+        s.get("/api/v1/records", &qc3).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let login = s
+        .call(
+            Method::POST,
+            "/api/v1/login",
+            None,
+            Some(json!({ "username": "qc3", "password": PASSWORD })),
+        )
+        .await;
+    assert_eq!(login.status, StatusCode::UNAUTHORIZED);
+    let enabled = s.post("/api/v1/users/qc3/enable", &admin, json!({})).await;
+    assert_eq!(enabled.json()["disabled"], false);
+    s.login("qc3").await;
+    let self_disable = s
+        .post("/api/v1/users/admin/disable", &admin, json!({}))
+        .await;
+    assert_eq!(self_disable.status, StatusCode::BAD_REQUEST);
+    let ghost = s
+        .post("/api/v1/users/ghost/revoke", &admin, json!({}))
+        .await;
+    assert_eq!(ghost.status, StatusCode::NOT_FOUND);
+
+    // A new password ends the sessions (both of them).
+    let qc3 = s.login("qc3").await;
+    let changed = s
+        .post(
+            "/api/v1/users/qc3/password",
+            &admin,
+            json!({ "password": "another long one" }),
+        )
+        .await;
+    assert_eq!(changed.json(), json!({ "revoked": 2 }));
+    assert_eq!(
+        s.get("/api/v1/records", &qc3).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let short = s
+        .post(
+            "/api/v1/users/qc3/password",
+            &admin,
+            json!({ "password": "x" }),
+        )
+        .await;
+    assert_eq!(short.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn the_quarantine_is_listed_in_pages_and_read_with_its_changes() {
+    let s = server().await;
+    let admin = s.login("admin").await;
+    let empty = s.get("/api/v1/quarantine", &admin).await.json();
+    assert_eq!(empty, json!({ "items": [], "next": null }));
+    let quarantine = &s.state.storage.quarantine;
+    let mut batch = Batch::new();
+    let mut entry_ids = Vec::new();
+    for at_ms in [1_000u64, 2_000, 3_000] {
+        let entry = gendan_server::quarantine::QuarantineEntry {
+            id: gendan_server::quarantine::new_id(at_ms).unwrap(),
+            doc_id: "doc1".into(),
+            user: "factory1".into(),
+            peer: "peer-1".into(),
+            at_ms,
+            reason: "record: you may not change this record".into(),
+            changes: vec![0x85, 0x6f, 0x4a, 0x83],
+        };
+        entry_ids.push(entry.id.clone());
+        quarantine.put(&mut batch, &entry).unwrap();
+    }
+    s.state.storage.store.apply(batch).unwrap();
+
+    let first = s.get("/api/v1/quarantine?limit=2", &admin).await.json();
+    assert_eq!(first["items"].as_array().unwrap().len(), 2);
+    assert_eq!(first["items"][0]["id"], entry_ids[0].as_str());
+    assert_eq!(first["items"][0]["changes_bytes"], 4);
+    assert_eq!(first["next"], entry_ids[1].as_str());
+    let rest = s
+        .get(
+            &format!("/api/v1/quarantine?limit=2&after={}", entry_ids[1]),
+            &admin,
+        )
+        .await
+        .json();
+    assert_eq!(rest["items"][0]["id"], entry_ids[2].as_str());
+    assert_eq!(rest["next"], Value::Null);
+
+    let one = s
+        .get(&format!("/api/v1/quarantine/{}", entry_ids[0]), &admin)
+        .await
+        .json();
+    assert_eq!(one["changes_hex"], "856f4a83");
+    assert_eq!(one["user"], "factory1");
+    assert_eq!(
+        s.get("/api/v1/quarantine/nothing", &admin).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        s.get("/api/v1/quarantine/a%2Fb", &admin).await.status,
+        StatusCode::BAD_REQUEST
+    );
+
+    // QUARANTINE_LIMIT_MAX.
+    let at_limit = s
+        .get(
+            &format!("/api/v1/quarantine?limit={QUARANTINE_LIMIT_MAX}"),
+            &admin,
+        )
+        .await;
+    assert_eq!(at_limit.status, StatusCode::OK);
+    for limit in [0, QUARANTINE_LIMIT_MAX + 1] {
+        let answer = s
+            .get(&format!("/api/v1/quarantine?limit={limit}"), &admin)
+            .await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{limit}");
+    }
+}
+
+#[tokio::test]
+async fn blobs_upload_whole_or_resumably_and_download() {
+    let s = server().await;
+    let qc1 = s.login("qc1").await;
+    let photo = b"\xff\xd8\xff a photo of a carton".to_vec();
+    let hash = sha256(&photo);
+    let uri = format!("/api/v1/blobs/{hash}");
+
+    let jpeg = [("content-type", "image/jpeg")];
+    let put = s.raw(Method::PUT, &uri, &qc1, &jpeg, photo.clone()).await;
+    assert_eq!(put.status, StatusCode::CREATED, "{}", put.error());
+    let meta = put.json();
+    assert_eq!(meta["sha256"], hash.as_str());
+    assert_eq!(meta["size"], photo.len());
+    assert_eq!(meta["mime"], "image/jpeg");
+    assert_eq!(meta["uploader"], "qc1");
+    let again = s.raw(Method::PUT, &uri, &qc1, &jpeg, photo.clone()).await;
+    assert_eq!(again.status, StatusCode::OK);
+
+    // Anyone logged in reads it (see api::blobs for why), with its type.
+    let merch = s.login("merch").await;
+    let got = s.raw(Method::GET, &uri, &merch, &[], Vec::new()).await;
+    assert_eq!(got.status, StatusCode::OK);
+    assert_eq!(got.body, photo);
+    assert_eq!(got.headers[header::CONTENT_TYPE], "image/jpeg");
+    assert_eq!(got.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    let range = s
+        .raw(
+            Method::GET,
+            &uri,
+            &merch,
+            &[("range", "bytes=0-2")],
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(range.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(range.body, photo[..3]);
+    let anonymous = s.call(Method::GET, &uri, None, None).await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    let head = s.raw(Method::HEAD, &uri, &merch, &[], Vec::new()).await;
+    assert_eq!(head.status, StatusCode::OK);
+    assert_eq!(
+        head.headers[header::CONTENT_LENGTH],
+        photo.len().to_string().as_str()
+    );
+
+    // An HTML page is never served as one.
+    let page = b"<script>alert(1)</script>".to_vec();
+    let page_uri = format!("/api/v1/blobs/{}", sha256(&page));
+    s.raw(
+        Method::PUT,
+        &page_uri,
+        &qc1,
+        &[("content-type", "text/html")],
+        page,
+    )
+    .await;
+    let got = s.raw(Method::GET, &page_uri, &qc1, &[], Vec::new()).await;
+    assert_eq!(
+        got.headers[header::CONTENT_TYPE],
+        "application/octet-stream"
+    );
+    assert_eq!(got.headers[header::CONTENT_DISPOSITION], "attachment");
+
+    // Refused: wrong bytes for the name, a bad name, an unknown blob.
+    let wrong = s
+        .raw(
+            Method::PUT,
+            &uri.replace(&hash, &sha256(b"x")),
+            &qc1,
+            &[],
+            photo.clone(),
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+    assert!(wrong.error().contains("hash to"), "{}", wrong.error());
+    let bad = s
+        .raw(Method::PUT, "/api/v1/blobs/ABC", &qc1, &[], photo.clone())
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let unknown = s
+        .raw(
+            Method::GET,
+            &format!("/api/v1/blobs/{}", sha256(b"none")),
+            &qc1,
+            &[],
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+
+    // Resumable.
+    let big: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let big_hash = sha256(&big);
+    let big_uri = format!("/api/v1/blobs/{big_hash}");
+    let head = s.raw(Method::HEAD, &big_uri, &qc1, &[], Vec::new()).await;
+    assert_eq!(head.status, StatusCode::NOT_FOUND);
+    assert_eq!(head.headers["upload-offset"], "0");
+    let part = s
+        .raw(
+            Method::PATCH,
+            &big_uri,
+            &qc1,
+            &[("upload-offset", "0")],
+            big[..100_000].to_vec(),
+        )
+        .await;
+    assert_eq!(part.status, StatusCode::OK, "{}", part.error());
+    assert_eq!(part.json(), json!({ "offset": 100_000, "complete": false }));
+    assert_eq!(part.headers["upload-offset"], "100000");
+    let wrong_offset = s
+        .raw(
+            Method::PATCH,
+            &big_uri,
+            &qc1,
+            &[("upload-offset", "5")],
+            big[5..10].to_vec(),
+        )
+        .await;
+    assert_eq!(wrong_offset.status, StatusCode::CONFLICT);
+    assert_eq!(wrong_offset.headers["upload-offset"], "100000");
+    assert_eq!(wrong_offset.json()["offset"], 100_000);
+    let no_offset = s
+        .raw(Method::PATCH, &big_uri, &qc1, &[], big[..10].to_vec())
+        .await;
+    assert_eq!(no_offset.status, StatusCode::BAD_REQUEST);
+    let head = s.raw(Method::HEAD, &big_uri, &qc1, &[], Vec::new()).await;
+    assert_eq!(head.headers["upload-offset"], "100000");
+    let early = s.get(&big_uri, &qc1).await;
+    assert_eq!(
+        early.status,
+        StatusCode::NOT_FOUND,
+        "not readable before finish"
+    );
+    let part = s
+        .raw(
+            Method::PATCH,
+            &big_uri,
+            &qc1,
+            &[("upload-offset", "100000")],
+            big[100_000..].to_vec(),
+        )
+        .await;
+    assert_eq!(part.json()["offset"], 300_000);
+    let finished = s
+        .post(
+            &format!("{big_uri}/finish"),
+            &qc1,
+            json!({ "mime": "application/pdf" }),
+        )
+        .await;
+    assert_eq!(finished.status, StatusCode::CREATED, "{}", finished.error());
+    assert_eq!(finished.json()["size"], 300_000);
+    let got = s.get(&big_uri, &qc1).await;
+    assert_eq!(got.body, big);
+    assert_eq!(got.headers[header::CONTENT_TYPE], "application/pdf");
+    let after = s
+        .raw(
+            Method::PATCH,
+            &big_uri,
+            &qc1,
+            &[("upload-offset", "0")],
+            b"x".to_vec(),
+        )
+        .await;
+    assert_eq!(after.json(), json!({ "offset": 300_000, "complete": true }));
+
+    // Finishing with the wrong bytes discards the upload; finishing nothing is 404.
+    let target = sha256(b"expected");
+    let target_uri = format!("/api/v1/blobs/{target}");
+    s.raw(
+        Method::PATCH,
+        &target_uri,
+        &qc1,
+        &[("upload-offset", "0")],
+        b"received".to_vec(),
+    )
+    .await;
+    let mismatch = s
+        .raw(
+            Method::POST,
+            &format!("{target_uri}/finish"),
+            &qc1,
+            &[],
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(mismatch.status, StatusCode::BAD_REQUEST);
+    let nothing = s
+        .raw(
+            Method::POST,
+            &format!("{target_uri}/finish"),
+            &qc1,
+            &[],
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(nothing.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn blob_bodies_are_limited_to_part_bytes_max() {
+    let s = server().await;
+    let qc1 = s.login("qc1").await;
+    let at_limit = vec![3u8; PART_BYTES_MAX];
+    let uri = format!("/api/v1/blobs/{}", sha256(&at_limit));
+    let put = s.raw(Method::PUT, &uri, &qc1, &[], at_limit).await;
+    assert_eq!(put.status, StatusCode::CREATED, "{}", put.error());
+
+    let over = vec![4u8; PART_BYTES_MAX + 1];
+    let uri = format!("/api/v1/blobs/{}", sha256(&over));
+    let put = s.raw(Method::PUT, &uri, &qc1, &[], over.clone()).await;
+    assert_eq!(put.status, StatusCode::PAYLOAD_TOO_LARGE);
+    let patch = s
+        .raw(Method::PATCH, &uri, &qc1, &[("upload-offset", "0")], over)
+        .await;
+    assert_eq!(patch.status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn the_aql_endpoint_answers_what_the_core_plans() {
+    let s = server().await;
+    let qc1 = s.login("qc1").await;
+    let answer = s.get("/api/v1/aql?lot_size=5000&aql=2.5", &qc1).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    let plan = aql::plan(5000, InspectionLevel::II, Aql::A2_5).unwrap();
+    assert_eq!(answer.json(), serde_json::to_value(plan).unwrap());
+    let answer = s
+        .get("/api/v1/aql?lot_size=120&level=S-2&aql=0.65", &qc1)
+        .await
+        .json();
+    let plan = aql::plan(120, InspectionLevel::S2, Aql::A0_65).unwrap();
+    assert_eq!(answer, serde_json::to_value(plan).unwrap());
+
+    let core_message = aql::plan(1, InspectionLevel::II, Aql::A2_5)
+        .unwrap_err()
+        .to_string();
+    for (query, says) in [
+        ("lot_size=1&aql=2.5", core_message.as_str()),
+        ("lot_size=10&aql=3", "\"3\""),
+        (
+            "lot_size=10&level=IV&aql=2.5",
+            "S-1, S-2, S-3, S-4, I, II, III",
+        ),
+        ("lot_size=ten&aql=2.5", "whole number"),
+        ("aql=2.5", "lot_size: is required"),
+        ("lot_size=10", "aql: is required"),
+    ] {
+        let answer = s.get(&format!("/api/v1/aql?{query}"), &qc1).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{query}");
+        assert!(answer.error().contains(says), "{query}: {}", answer.error());
+    }
+}
+
+/// The routes of `serve.rs` (not in the API's route table).
+const SERVE_ROUTES: &[(&str, &str)] = &[
+    ("get", "/healthz"),
+    ("get", "/metrics"),
+    ("get", "/sync"),
+    ("post", "/api/v1/login"),
+    ("post", "/api/v1/logout"),
+    ("get", "/api/v1/me"),
+];
+
+#[tokio::test]
+async fn openapi_describes_every_route_and_nothing_else() {
+    let s = server().await;
+    let answer = s
+        .call(Method::GET, "/api/v1/openapi.json", None, None)
+        .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    let doc = answer.json();
+    assert_eq!(doc["openapi"], "3.0.3");
+    let mut routes: Vec<(String, String)> = gendan_server::api::route_table()
+        .into_iter()
+        .map(|(method, path, _)| (method.as_str().to_lowercase(), format!("/api/v1{path}")))
+        .collect();
+    routes.extend(
+        SERVE_ROUTES
+            .iter()
+            .map(|(m, p)| ((*m).to_string(), (*p).to_string())),
+    );
+    for (method, path) in &routes {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} is not in openapi.json"
+        );
+    }
+    let mut described = Vec::new();
+    for (path, methods) in doc["paths"].as_object().unwrap() {
+        for (method, op) in methods.as_object().unwrap() {
+            assert!(op["responses"].is_object(), "{method} {path}");
+            described.push((method.clone(), path.clone()));
+        }
+    }
+    for op in &described {
+        assert!(routes.contains(op), "{op:?} is described but not a route");
+    }
+    // And each is served by the router: never its own 404 (empty body) or 405.
+    let token = s.login("admin").await;
+    for (method, path) in &routes {
+        let uri = path
+            .replace("{id}", "x")
+            .replace("{sha256}", &"0".repeat(64))
+            .replace("{username}", "ghost");
+        let method: Method = method.to_uppercase().parse().unwrap();
+        let answer = s.raw(method.clone(), &uri, &token, &[], Vec::new()).await;
+        assert_ne!(
+            answer.status,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {uri}"
+        );
+        assert!(
+            !(answer.status == StatusCode::NOT_FOUND
+                && answer.body.is_empty()
+                && method != Method::HEAD),
+            "{method} {uri} is not routed"
+        );
+    }
+}
