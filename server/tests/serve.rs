@@ -267,7 +267,7 @@ async fn a_slow_reader_is_cut_off_not_buffered() {
     for (ws, peer) in [(&mut fast, "fast"), (&mut slow, "slow")] {
         let mut empty = automerge::AutoCommit::new();
         let mut st = automerge::sync::State::new();
-        let data = automerge::sync::SyncDoc::generate_sync_message(&mut empty.sync(), &mut st)
+        let data = automerge::sync::SyncDoc::generate_sync_message(&empty.sync(), &mut st)
             .unwrap()
             .encode();
         let req = Message::Request {
