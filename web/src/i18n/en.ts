@@ -193,7 +193,7 @@ export const en = {
   'warn.will_sync_later': 'Nothing is lost: it syncs by itself when the network is back.',
 
   'report.open': 'Report (print / PDF)',
-  'report.title': 'Inspection report 验货报告',
+  'report.title': 'Inspection report',
   'report.print': 'Print / save as PDF',
   'report.result': 'Result',
   'report.not_signed': 'Not signed off yet.',

@@ -195,7 +195,7 @@ export const zhCN: Record<keyof typeof en, string> = {
   'warn.will_sync_later': '不会丢失任何内容：网络恢复后会自动同步。',
 
   'report.open': '验货报告（打印 / PDF）',
-  'report.title': '验货报告 Inspection report',
+  'report.title': '验货报告',
   'report.print': '打印 / 另存为 PDF',
   'report.result': '结果',
   'report.not_signed': '尚未签字。',

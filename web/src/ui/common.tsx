@@ -255,6 +255,18 @@ export async function takePhoto(engine: SyncEngine, recordId: string, file: Blob
   return { sha256, mime, bytes: data.byteLength, by: engine.user, at_ms: Date.now(), caption: '' };
 }
 
+/** A camera glyph (an SVG: no emoji font needed). */
+export function CameraIcon() {
+  return (
+    <svg class="icon" viewBox="0 0 24 24" width="22" height="22" aria-hidden="true">
+      <path
+        fill="currentColor"
+        d="M9 3 7.2 5H4a2 2 0 0 0-2 2v11a2 2 0 0 0 2 2h16a2 2 0 0 0 2-2V7a2 2 0 0 0-2-2h-3.2L15 3H9zm3 5a4.5 4.5 0 1 1 0 9 4.5 4.5 0 0 1 0-9zm0 2a2.5 2.5 0 1 0 0 5 2.5 2.5 0 0 0 0-5z"
+      />
+    </svg>
+  );
+}
+
 /** A camera button: `capture=environment` opens the back camera on a tablet. */
 export function PhotoButton({
   onPhoto,
@@ -270,7 +282,7 @@ export function PhotoButton({
   const [busy, setBusy] = useState(false);
   return (
     <label class={`btn btn-photo ${disabled || busy ? 'disabled' : ''}`} data-testid={testid}>
-      <span aria-hidden="true">📷</span> {busy ? t('photo.processing') : (label ?? t('photo.add'))}
+      <CameraIcon /> {busy ? t('photo.processing') : (label ?? t('photo.add'))}
       <input
         type="file"
         accept="image/*"

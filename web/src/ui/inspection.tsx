@@ -38,6 +38,13 @@ export function checkLabel(key: string, stored: string): string {
   return k ? t(k) : stored || key;
 }
 
+/** Checklist items in the standard order, then any added ones by key. */
+export function sortedChecklist<T>(checklist: Record<string, T>): Array<[string, T]> {
+  const order = Object.keys(CHECK_KEYS);
+  const rank = (k: string) => (order.includes(k) ? order.indexOf(k) : order.length);
+  return Object.entries(checklist).sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b));
+}
+
 export function classLabel(c: string): string {
   return t(`class.${c as DefectClassName}`);
 }
@@ -559,7 +566,7 @@ function PointRow({
 
 function ChecklistSection({ id, view, signed }: { id: string; view: InspectionView; signed: boolean }) {
   const engine = useEngine();
-  const items = Object.entries(view.record.checklist);
+  const items = sortedChecklist(view.record.checklist);
   return (
     <Section title={t('insp.checklist')} id="checklist">
       {items.map(([key, item]) => (

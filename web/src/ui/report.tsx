@@ -3,7 +3,7 @@
 
 import { fmtDate, fmtDateTime, t } from '../i18n';
 import { PhotoThumb, Verdict, useEngine } from './common';
-import { DEFECT_CLASSES, aqlLabel, checkLabel, classLabel, fmtNum, inspectionTypeLabel } from './inspection';
+import { DEFECT_CLASSES, aqlLabel, checkLabel, classLabel, fmtNum, inspectionTypeLabel, sortedChecklist } from './inspection';
 import type { InspectionView } from './types';
 
 export function InspectionReport({ id, view }: { id: string; view: InspectionView }) {
@@ -165,7 +165,7 @@ export function InspectionReport({ id, view }: { id: string; view: InspectionVie
       <h2>{t('insp.checklist')}</h2>
       <table class="report-table">
         <tbody>
-          {Object.entries(r.checklist).map(([k, c]) => (
+          {sortedChecklist(r.checklist).map(([k, c]) => (
             <tr key={k}>
               <th>{checkLabel(k, c.name)}</th>
               <td>{c.result ? t(`check.${c.result}`) : t('check.unset')}</td>

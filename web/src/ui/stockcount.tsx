@@ -6,7 +6,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 
 import { fmtDate, fmtDateTime, t } from '../i18n';
 import { newItemId } from '../sync/engine';
-import { Section, StatusChip, confirmDialog, confirmIfUnsynced, run, toast, useEngine } from './common';
+import { CameraIcon, Section, StatusChip, confirmDialog, confirmIfUnsynced, run, toast, useEngine } from './common';
 import { RecordHeader } from './record';
 import type { CountLine, LineDerived, StockCountView } from './types';
 
@@ -191,7 +191,7 @@ export function StockCountScreen({ id, view }: { id: string; view: StockCountVie
             </button>
             {barcodeDetector() && (
               <button type="button" class="btn" onClick={() => setCamera(true)} data-testid="scan-camera">
-                <span aria-hidden="true">📷</span> {t('count.scan_camera')}
+                <CameraIcon /> {t('count.scan_camera')}
               </button>
             )}
             <label class="toggle">
@@ -212,7 +212,12 @@ export function StockCountScreen({ id, view }: { id: string; view: StockCountVie
       )}
 
       <div class="row wrap loc-chips" role="group" aria-label={t('count.locations')}>
-        <button type="button" class={`btn ${location === null ? 'btn-selected' : ''}`} onClick={() => setLocation(null)}>
+        <button
+          type="button"
+          class={`btn ${location === null ? 'btn-selected' : ''}`}
+          onClick={() => setLocation(null)}
+          data-testid="loc-all"
+        >
           {t('work.all')}
         </button>
         {locations.map((l) => (

@@ -1,0 +1,126 @@
+// E2E 4: the zh-CN interface renders without missing strings: the catalogues have the same
+// keys and no empty message; a browser whose language is zh-CN gets the Chinese interface
+// on every field screen, with no missing key and no English message text left; screenshots
+// go to the output folder.
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import ts from 'typescript';
+
+import { OUT, appLogin, launchBrowser, newTablet, openWork, startServer, waitSynced } from './harness.mjs';
+
+const I18N = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'i18n');
+
+/** Imports a catalogue module (TypeScript) by transpiling it. */
+async function catalogue(file, name) {
+  const src = fs.readFileSync(path.join(I18N, file), 'utf8');
+  const js = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
+  const mod = await import(`data:text/javascript;base64,${Buffer.from(js).toString('base64')}`);
+  return mod[name];
+}
+
+let server;
+let browser;
+let en;
+let zh;
+
+before(async () => {
+  en = await catalogue('en.ts', 'en');
+  zh = await catalogue('zh-CN.ts', 'zhCN');
+  server = await startServer('zh-cn');
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test('the catalogues have the same keys and no empty message', () => {
+  assert.deepEqual(Object.keys(zh).sort(), Object.keys(en).sort());
+  for (const [k, v] of [...Object.entries(en), ...Object.entries(zh)]) assert.ok(v.trim() !== '', `empty message ${k}`);
+});
+
+/** Words of the demo data (record titles) that are also English messages. */
+const DATA_WORDS = new Set(['Inline', 'Container']);
+
+/** English message text (without placeholders) that must not show in the zh-CN interface. */
+function englishFragments() {
+  const out = new Set();
+  for (const k of Object.keys(en)) {
+    if (en[k] === zh[k]) continue;
+    for (const frag of en[k].split(/\{\w+\}/)) {
+      const f = frag.trim().replace(/[:.…]+$/, '');
+      if (f.length >= 6 && /[a-z]{3}/.test(f) && !zh[k].includes(f) && !DATA_WORDS.has(f)) out.add(f);
+    }
+  }
+  return [...out];
+}
+
+async function checkScreen(page, name) {
+  // Wait for any dialog-free, settled render.
+  await page.waitForTimeout(300);
+  const text = await page.evaluate(() => document.body.innerText);
+  assert.ok(!text.includes('⟦'), `${name}: a message key has no text: ${text.match(/⟦[^⟧]*⟧/)?.[0]}`);
+  const leaks = englishFragments().filter((f) => text.includes(f));
+  assert.deepEqual(leaks, [], `${name}: English text in the zh-CN interface`);
+  assert.match(text, /[\u4e00-\u9fff]/, `${name}: Chinese text`);
+  await page.screenshot({ path: `${OUT}/4-zh-${name}.png`, fullPage: true });
+}
+
+test('every field screen renders in zh-CN with no missing string', async () => {
+  // The interface language follows the browser's.
+  const qc = await newTablet(browser, { locale: 'zh-CN' });
+  await qc.page.goto(`${server.base}/`);
+  await qc.page.getByTestId('login-form').waitFor();
+  assert.equal(await qc.page.evaluate(() => document.documentElement.lang), 'zh-CN');
+  await checkScreen(qc.page, 'login');
+
+  await appLogin(qc.page, server.base, 'qc1');
+  await waitSynced(qc.page);
+  await qc.page.getByTestId('work-item').first().waitFor();
+  assert.match(await qc.page.getByTestId('sync-state').textContent(), /在线/);
+  await checkScreen(qc.page, 'work');
+  const id = await openWork(qc.page, 'Final inspection HL-TS-2231');
+  await qc.page.getByTestId('inspection').waitFor();
+  // Something in every section: a defect, an out-of-tolerance reading, a failed check.
+  await qc.page.getByTestId('defect-description').fill('污渍');
+  await qc.page.getByTestId('defect-add').click();
+  await qc.page.locator('[data-testid=defect][data-description="污渍"]').waitFor();
+  const length = qc.page.locator('[data-testid=measure-point][data-point=length]');
+  await length.getByTestId('reading-input').fill('80');
+  await length.getByTestId('reading-add').click();
+  await length.locator('[data-testid=reading][data-oot=true]').waitFor();
+  await qc.page.locator('[data-testid=check][data-item=packaging] [data-testid=check-fail]').click();
+  await qc.page.locator('[data-testid=check][data-item=packaging][data-result=fail]').waitFor();
+  await checkScreen(qc.page, 'inspection');
+  await qc.page.goto(`${server.base}/#/r/${id}/report`);
+  await qc.page.getByTestId('report').waitFor();
+  await checkScreen(qc.page, 'report');
+  await qc.context.close();
+
+  const clerk = await newTablet(browser, { locale: 'zh-CN' });
+  await appLogin(clerk.page, server.base, 'clerk1');
+  await waitSynced(clerk.page);
+  await openWork(clerk.page, 'Monthly count WH-Shenzhen zone A/B');
+  await clerk.page.getByTestId('stockcount').waitFor();
+  await checkScreen(clerk.page, 'stockcount');
+  await clerk.context.close();
+
+  const dock = await newTablet(browser, { locale: 'zh-CN' });
+  await appLogin(dock.page, server.base, 'dock1');
+  await waitSynced(dock.page);
+  await openWork(dock.page, 'Container loading SO-2026-0815');
+  await dock.page.getByTestId('shipment').waitFor();
+  await checkScreen(dock.page, 'shipment');
+  // Switching to English and back works without a reload.
+  await dock.page.getByTestId('lang-en').click();
+  assert.match(await dock.page.getByTestId('sync-state').textContent(), /Online/);
+  await dock.page.getByTestId('lang-zh-CN').click();
+  assert.match(await dock.page.getByTestId('sync-state').textContent(), /在线/);
+  await dock.context.close();
+});
