@@ -144,9 +144,17 @@ test('two clerks count the same location offline; totals sum; the line over the 
 
   // Both count bins A-01-1 (expected 240) and A-01-2 (expected 200); clerk1 scans a SKU
   // like a keyboard-wedge scanner does (the code, then Enter).
-  const count = async (page, sku, qty) => {
-    await page.getByTestId('scan-input').fill(sku);
-    await page.getByTestId('scan-input').press('Enter');
+  const count = async (page, sku, qty, { wedge = false } = {}) => {
+    if (wedge) {
+      // A scanner typing with the focus outside any field.
+      await page.getByTestId('record-title').click();
+      await page.keyboard.type(sku, { delay: 5 });
+      await page.keyboard.press('Enter');
+      await page.locator(`tr.selected[data-sku="${sku}"]`).waitFor();
+    } else {
+      await page.getByTestId('scan-input').fill(sku);
+      await page.getByTestId('scan-input').press('Enter');
+    }
     const input = page.locator(`[data-sku="${sku}"] [data-testid=count-input]`);
     await input.fill(String(qty));
     await input.press('Enter');
@@ -154,7 +162,7 @@ test('two clerks count the same location offline; totals sum; the line over the 
   };
   await count(a.page, 'HL-TS-2231-NV-M', 120);
   await count(b.page, 'HL-TS-2231-NV-M', 125); // 245 in all: +5, over ±2 pcs / ±1 %
-  await count(a.page, 'HL-TS-2231-NV-L', 100);
+  await count(a.page, 'HL-TS-2231-NV-L', 100, { wedge: true });
   await count(b.page, 'HL-TS-2231-NV-L', 100); // 200 in all: no variance
 
   await a.context.setOffline(false);

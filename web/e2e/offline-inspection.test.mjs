@@ -185,3 +185,45 @@ test('an inspection done offline (after an offline reload) reaches the server wi
 async function assertText(locator, text) {
   await eventually(async () => (await locator.textContent())?.trim() === text, 5_000, `text ${text}`);
 }
+
+test('a session revoked while offline: work goes on, the app asks for a login, then syncs', async () => {
+  const { context, page } = await newTablet(browser);
+  await appLogin(page, server.base, 'qc2');
+  await waitSynced(page);
+  const id = await openWork(page, 'Final inspection HL-TS-2231');
+  await page.getByTestId('inspection').waitFor();
+  await context.setOffline(true);
+  await page.waitForSelector('[data-testid=statusbar][data-socket=offline]');
+
+  // The office revokes every session of qc2 meanwhile.
+  const admin = await apiLogin(server.base, 'admin');
+  const r = await fetch(`${server.base}/api/v1/users/qc2/revoke`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${admin.token}` },
+  });
+  assert.equal(r.status, 200);
+
+  await page.getByTestId('defect-description').fill('Shade variation between panels');
+  await page.getByTestId('defect-add').click();
+  await page.locator('[data-testid=defect][data-description="Shade variation between panels"]').waitFor();
+
+  // Back online: the socket is refused, `me` says 401, the app asks for a new login and
+  // keeps the work (still counted as not synced).
+  await context.setOffline(false);
+  await page.getByTestId('relogin').waitFor({ timeout: 20_000 });
+  await page.locator('[data-testid=unsynced-records][data-count="1"]').waitFor();
+  await page.screenshot({ path: `${OUT}/1-session-expired.png` });
+
+  await page.getByTestId('relogin').click();
+  await page.locator('input[name=password]').fill('gendan-demo');
+  await page.getByTestId('login-submit').click();
+  await waitSynced(page);
+  // Still on the same record, nothing lost.
+  await page.locator('[data-testid=defect][data-description="Shade variation between panels"]').waitFor();
+  const merch = await apiLogin(server.base, 'merch');
+  const rec = await getRecord(server.base, merch.token, id);
+  const d = Object.values(rec.view.record.defects).find((x) => x.description === 'Shade variation between panels');
+  assert.ok(d, 'the defect recorded with a revoked session reached the server');
+  assert.equal(d.by, 'qc2');
+  await context.close();
+});

@@ -15,6 +15,7 @@ export const en = {
   'login.bad_credentials': 'Wrong user name or password.',
   'login.failed': 'Login failed:',
   'login.offline': 'No connection to the server. Logging in needs a network once; after that the app works offline.',
+  'login.insecure': 'This address is plain HTTP, so the browser will not keep the app for offline use. Open the server with https:// (see the README: HTTPS on a factory LAN).',
   'login.online_once': 'Log in once with a network; your work then stays on this device and syncs by itself.',
 
   'nav.my_work': 'My work',

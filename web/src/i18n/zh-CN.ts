@@ -17,6 +17,7 @@ export const zhCN: Record<keyof typeof en, string> = {
   'login.bad_credentials': '用户名或密码错误。',
   'login.failed': '登录失败：',
   'login.offline': '连不上服务器。首次登录需要网络，之后可离线使用。',
+  'login.insecure': '当前地址是普通 HTTP，浏览器不会保存应用以供离线使用。请用 https:// 打开服务器（见 README：工厂局域网上的 HTTPS）。',
   'login.online_once': '联网登录一次后，工作保存在本设备上，并会自动同步。',
 
   'nav.my_work': '我的工作',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { fitWithin, sha256Hex } from './process';
+import { fitWithin, sha256Fallback, sha256Hex } from './process';
 import { UPLOAD_PART_BYTES, uploadBlob } from './upload';
 
 describe('downscale geometry', () => {
@@ -16,6 +16,14 @@ describe('sha256Hex', () => {
     expect(await sha256Hex(new TextEncoder().encode('abc'))).toBe(
       'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
     );
+  });
+
+  it('the plain-JS fallback (no secure context) agrees with WebCrypto', async () => {
+    const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+    for (const n of [0, 1, 55, 56, 63, 64, 65, 1000, 300_001]) {
+      const data = new Uint8Array(n).map((_, i) => (i * 131 + n) & 0xff);
+      expect(hex(sha256Fallback(data)), `length ${n}`).toBe(await sha256Hex(data));
+    }
   });
 });
 

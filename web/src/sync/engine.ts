@@ -176,7 +176,7 @@ export class SyncEngine {
     }
     let storageId = await store.getMeta<string>('storage_id');
     if (!storageId) {
-      storageId = crypto.randomUUID();
+      storageId = toHex(randomBytes16());
       await store.putMeta('storage_id', storageId);
     }
     const peerId = `device-${opts.session.user.username}-${toHex(randomBytes16()).slice(0, 12)}`;

@@ -86,6 +86,11 @@ export function Login({
           </p>
         )}
         <p class="muted small">{t('login.online_once')}</p>
+        {!globalThis.isSecureContext && (
+          <p class="warn-text small" data-testid="insecure">
+            {t('login.insecure')}
+          </p>
+        )}
         <div class="row between">
           <LangSwitch />
           <div class="row">

@@ -10,6 +10,11 @@ import { CameraIcon, Section, StatusChip, confirmDialog, confirmIfUnsynced, run,
 import { RecordHeader } from './record';
 import type { CountLine, LineDerived, StockCountView } from './types';
 
+/** Keystrokes further apart than this are typing, not a scanner. */
+export const WEDGE_KEY_GAP_MS = 60;
+/** The shortest code a scanner sends. */
+export const WEDGE_MIN_CHARS = 3;
+
 /** The line a scanned or typed code points at: a SKU first, then a location/bin. */
 export function findByCode(lines: Record<string, CountLine>, code: string): { lineId: string | null; location: string | null } {
   const c = code.trim().toLowerCase();
@@ -124,6 +129,31 @@ export function StockCountScreen({ id, view }: { id: string; view: StockCountVie
       setSelected(null);
     } else toast(t('count.not_found', { code: raw }), 'error');
   };
+
+  // A keyboard-wedge scanner types the code fast and ends with Enter, wherever the focus
+  // is: when it is not in a field, collect those keystrokes and treat them as a scan.
+  const onCodeRef = useRef(onCode);
+  onCodeRef.current = onCode;
+  useEffect(() => {
+    let buffer = '';
+    let last = 0;
+    const onKey = (e: KeyboardEvent) => {
+      const el = e.target as HTMLElement | null;
+      if (el && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT')) return;
+      const now = performance.now();
+      if (now - last > WEDGE_KEY_GAP_MS) buffer = '';
+      last = now;
+      if (e.key === 'Enter') {
+        if (buffer.length >= WEDGE_MIN_CHARS) {
+          e.preventDefault();
+          void onCodeRef.current(buffer);
+        }
+        buffer = '';
+      } else if (e.key.length === 1) buffer += e.key;
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, []);
 
   const submit = async () => {
     if (d.uncounted > 0) {
