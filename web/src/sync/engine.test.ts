@@ -3,11 +3,11 @@
 
 import 'fake-indexeddb/auto';
 
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { WasmRecord, randomBytes16 } from '../core';
 import { loadCoreForTests } from '../test/wasm';
-import { SyncEngine, newItemId, type SocketLike } from './engine';
+import { CONNECT_TIMEOUT_MS, SyncEngine, newItemId, type SocketLike } from './engine';
 import { LocalStore, type Session } from './store';
 
 beforeAll(loadCoreForTests);
@@ -183,5 +183,38 @@ describe('SyncEngine connection', () => {
     expect(FakeSocket.opened).toHaveLength(2);
     expect(FakeSocket.opened[1].url).toContain('token=new');
     await e.stop();
+  });
+});
+
+describe('SyncEngine liveness', () => {
+  it('gives up a socket that never opens and dials again', async () => {
+    const { store, id } = await storeWithInspection('qc9');
+    let now = 1_000_000;
+    FakeSocket.opened = [];
+    const e = await SyncEngine.open({
+      store,
+      session: session('qc9'),
+      base: 'http://x',
+      networkOnline: () => true,
+      now: () => now,
+      random: () => 0,
+      openSocket: (url) => new FakeSocket(url),
+      fetchImpl: (async () => new Response('{}', { status: 200 })) as unknown as typeof fetch,
+    });
+    vi.useFakeTimers();
+    try {
+      e.start();
+      expect(FakeSocket.opened).toHaveLength(1);
+      // Never opens: given up after CONNECT_TIMEOUT_MS, dialled again after the backoff.
+      now += CONNECT_TIMEOUT_MS + 1;
+      await vi.advanceTimersByTimeAsync(1_000);
+      expect(e.getStatus().socket).toBe('offline');
+      await vi.advanceTimersByTimeAsync(1_000);
+      expect(FakeSocket.opened).toHaveLength(2);
+    } finally {
+      vi.useRealTimers();
+      await e.stop();
+    }
+    expect(id).toBeTruthy();
   });
 });

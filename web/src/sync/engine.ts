@@ -27,6 +27,14 @@ import type { LocalStore, PhotoEntry, PhotoInfo, Session } from './store';
 export const SAVE_DEBOUNCE_MS = 250;
 /** Failed photo uploads are tried again this often while connected. */
 export const UPLOAD_RETRY_MS = 15_000;
+/** A socket that has not joined within this long is given up and dialled again. */
+export const CONNECT_TIMEOUT_MS = 15_000;
+/**
+ * A joined socket that has had changes waiting for an answer this long, with nothing
+ * received meanwhile, is taken for dead (Wi-Fi gone without the connection closing) and
+ * dialled again. The server answers every sync message, so silence means no link.
+ */
+export const STALL_MS = 20_000;
 
 export type SocketState = 'offline' | 'connecting' | 'joined';
 
@@ -125,6 +133,10 @@ export class SyncEngine {
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private saveTimer: ReturnType<typeof setTimeout> | null = null;
   private uploadTimer: ReturnType<typeof setTimeout> | null = null;
+  private watchdog: ReturnType<typeof setInterval> | null = null;
+  private connectStartedMs = 0;
+  private lastReceivedMs = 0;
+  private lastSentMs = 0;
   private stopped = false;
   private uploading = false;
 
@@ -233,12 +245,53 @@ export class SyncEngine {
   /** Starts syncing (and keeps trying). */
   start(): void {
     this.stopped = false;
+    this.watchdog ??= setInterval(() => this.checkLiveness(), 1_000);
     this.connect();
+  }
+
+  /** Gives up a socket that hangs while connecting, or that went silent. */
+  private checkLiveness(): void {
+    const ws = this.ws;
+    if (!ws) return;
+    const now = this.now();
+    const hung = this.status.socket === 'connecting' && now - this.connectStartedMs > CONNECT_TIMEOUT_MS;
+    // Only changes the server owes an answer to count: the last message of an exchange
+    // may well go unanswered, and a refused document is never acknowledged.
+    const owed = [...this.unsynced.keys()].some((id) => !this.unavailable.has(id));
+    const stalled =
+      this.status.socket === 'joined' &&
+      owed &&
+      this.lastSentMs > this.lastReceivedMs &&
+      now - this.lastSentMs > STALL_MS;
+    if (hung || stalled) {
+      console.warn(`gendan: sync socket ${hung ? 'did not connect' : 'went silent'}; dialling again`);
+      this.dropSocket();
+      this.scheduleReconnect(this.joinedOnce);
+    }
+  }
+
+  /** Closes the socket without waiting for its close event. */
+  private dropSocket(): void {
+    const ws = this.ws;
+    if (!ws) return;
+    this.ws = null;
+    ws.onopen = ws.onclose = ws.onerror = ws.onmessage = null;
+    try {
+      ws.close(1000, 'dropped');
+    } catch {
+      /* already closed */
+    }
+    this.client.disconnected();
+    this.status = { ...this.status, socket: 'offline' };
+    void this.flushSaves();
+    this.bump();
   }
 
   /** Stops syncing and writes what is pending. */
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.watchdog = null;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     if (this.uploadTimer) clearTimeout(this.uploadTimer);
     this.reconnectTimer = null;
@@ -279,19 +332,8 @@ export class SyncEngine {
   /** The browser says the network is gone: drop the socket (it may linger otherwise). */
   wentOffline(): void {
     this.status = { ...this.status, networkOnline: false };
-    const ws = this.ws;
-    if (ws) {
-      this.ws = null;
-      ws.onopen = ws.onclose = ws.onerror = ws.onmessage = null;
-      try {
-        ws.close(1000, 'offline');
-      } catch {
-        /* already closed */
-      }
-      this.client.disconnected();
-    }
+    this.dropSocket();
     this.status = { ...this.status, socket: 'offline' };
-    void this.flushSaves();
     this.bump();
   }
 
@@ -334,6 +376,7 @@ export class SyncEngine {
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
     this.joinedOnce = false;
+    this.connectStartedMs = this.now();
     this.status = { ...this.status, socket: 'connecting', networkOnline: true };
     this.bump();
     ws.onopen = () => {
@@ -383,7 +426,10 @@ export class SyncEngine {
 
   private send(frame: Uint8Array): void {
     const ws = this.ws;
-    if (ws && ws.readyState === OPEN) ws.send(frame);
+    if (ws && ws.readyState === OPEN) {
+      ws.send(frame);
+      if (this.lastSentMs <= this.lastReceivedMs) this.lastSentMs = this.now();
+    }
   }
 
   private flushFrames(): void {
@@ -391,6 +437,7 @@ export class SyncEngine {
   }
 
   private onFrame(data: unknown): void {
+    this.lastReceivedMs = this.now();
     const bytes =
       data instanceof ArrayBuffer ? new Uint8Array(data) : data instanceof Uint8Array ? data : null;
     if (!bytes) return; // text frames are not part of the protocol
