@@ -32,15 +32,16 @@ SERVER_BIN := ./target/release/gendan
 WEB_BUILD_CMD ?= { [ -f node_modules/.package-lock.json ] && [ ! package-lock.json -nt node_modules/.package-lock.json ] || { npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.package-lock.json; }; } && npm run build
 
 # Hook for end-to-end tests that are not plain `cargo test` (the gendan-tests crate already
-# runs within `cargo test --workspace`): the PWA in headless Chromium against a real server.
-E2E_CMD ?= $(MAKE) --no-print-directory web-e2e
+# runs within `cargo test --workspace`: samod interop, kill -9, malformed frames): stock
+# automerge-repo JS clients against a real server, then the PWA in headless Chromium.
+E2E_CMD ?= $(MAKE) --no-print-directory js-interop && $(MAKE) --no-print-directory web-e2e
 
 # The steps of `make test`, in order. Each is also a target of its own.
 TEST_STEPS := setup fmt-check clippy clippy-wasm test-native wasm test-wasm web-test e2e
 
 banner = @printf '\n\033[1m==== %s ====\033[0m\n' "$(1)"
 
-.PHONY: help setup build server web-build web-dist web-e2e web-size web-bench wasm run test $(TEST_STEPS) bench clean
+.PHONY: help setup build server web-build web-dist web-e2e web-size web-bench js-interop wasm run test $(TEST_STEPS) bench clean
 
 help:
 	@sed -n 's/^#   /  /p' $(firstword $(MAKEFILE_LIST))
@@ -150,6 +151,14 @@ web-bench:
 	$(CARGO) build -p gendan-server
 	$(MAKE) --no-print-directory web-dist
 	node web/scripts/bench.mjs
+
+# Interop with the stock automerge-repo 2.5.6 JS client (tests/js, node --test): it starts
+# `target/debug/gendan serve --demo` on a free port with a fresh data dir. Node packages
+# come from tests/js/package-lock.json (reinstalled when it changes).
+js-interop:
+	$(call banner,sync interop: stock automerge-repo JS clients (tests/js))
+	$(CARGO) build -p gendan-server --bin gendan
+	cd tests/js && { [ -f node_modules/.package-lock.json ] && [ ! package-lock.json -nt node_modules/.package-lock.json ] || { npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.package-lock.json; }; } && npm test
 
 e2e:
 	$(call banner,end-to-end tests)
