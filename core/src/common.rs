@@ -226,8 +226,10 @@ pub const COLLECTION_ITEMS_MAX: usize = 10_000;
 /// The most photos one defect, check item or shipment line may reference.
 pub const PHOTOS_PER_ITEM_MAX: usize = 50;
 
-/// A photo or file stored as a content-addressed blob outside the document.
+/// A photo or file stored as a content-addressed blob outside the document. In an
+/// operation only `sha256` is required; who and when are filled in from the edit.
 #[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile, Serialize, Deserialize)]
+#[serde(default)]
 pub struct PhotoRef {
     /// SHA-256 of the bytes, lower-case hex: the blob's address.
     #[autosurgeon(missing = "Default::default")]

@@ -121,6 +121,40 @@ pub fn summarize(record: &Record) -> Result<Summary, RecordError> {
     })
 }
 
+/// The blobs (photos, signatures, pictures) a record references, by SHA-256: whoever may
+/// read the record may read these.
+pub fn referenced_blobs(
+    record: &Record,
+) -> Result<std::collections::BTreeSet<String>, RecordError> {
+    fn walk(v: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, x) in m {
+                    if matches!(k.as_str(), "sha256" | "signature_sha256")
+                        && let Some(h) = x.as_str()
+                        && crate::common::is_sha256_hex(h)
+                    {
+                        out.insert(h.to_string());
+                    }
+                    walk(x, out);
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    let view = view_json(
+        record,
+        Viewer {
+            user: "",
+            office: true,
+        },
+    )?;
+    let mut out = std::collections::BTreeSet::new();
+    walk(&view["record"], &mut out);
+    Ok(out)
+}
+
 /// Creates `owner`'s index document: the records in their scope with their summaries,
 /// written only by the server (clients may read it, never change it).
 pub fn new_index(

@@ -44,6 +44,13 @@ fn members_key(doc: &DocumentId) -> Vec<u8> {
     format!("members/{doc}").into_bytes()
 }
 
+fn blob_ref_key(sha256: &str, doc: &DocumentId) -> Vec<u8> {
+    format!("blobref/{sha256}/{doc}").into_bytes()
+}
+
+/// The most referencing records looked at when deciding who may read a blob.
+pub const BLOB_REFS_CHECKED_MAX: usize = 1000;
+
 fn index_key(user: &str) -> Vec<u8> {
     format!("index/{user}").into_bytes()
 }
@@ -100,6 +107,36 @@ pub fn from_record_summary(r: &RecordSummary) -> Summary {
 }
 
 impl ServerStorage {
+    /// Whether `p` may read the blob `sha256`: an office user, its uploader, or anyone who
+    /// may read a record that references it (DESIGN.md §4).
+    pub fn may_read_blob(
+        &self,
+        p: &Principal,
+        sha256: &str,
+        uploader: Option<&str>,
+    ) -> Result<bool, String> {
+        if p.role.is_office() || uploader == Some(p.user.as_str()) {
+            return Ok(true);
+        }
+        let prefix = format!("blobref/{sha256}/").into_bytes();
+        let keys = self
+            .store
+            .scan_prefix_keys(&prefix, None, BLOB_REFS_CHECKED_MAX)
+            .map_err(|e| e.to_string())?;
+        for key in keys {
+            let id = String::from_utf8_lossy(&key[prefix.len()..]).into_owned();
+            if let Some(summary) = self.projections.get(&id).map_err(|e| e.to_string())?
+                && gendan_core::access::record_access(
+                    p,
+                    &crate::sync::header_of(&from_record_summary(&summary)),
+                ) != gendan_core::access::Access::None
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// All tables over `store`.
     pub fn new(store: Arc<dyn Store>) -> Self {
         ServerStorage {
@@ -175,6 +212,11 @@ impl ServerStorage {
         for (doc, members) in &turn.members {
             let value = serde_json::to_vec(members).map_err(|e| e.to_string())?;
             batch.put(members_key(doc), value);
+        }
+        for (doc, blobs) in &turn.blob_refs {
+            for sha in blobs {
+                batch.put(blob_ref_key(sha, doc), Vec::new());
+            }
         }
         for (user, doc) in &turn.new_indexes {
             batch.put(index_key(user), doc.to_string().into_bytes());

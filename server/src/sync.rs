@@ -93,6 +93,8 @@ pub struct Turn {
     pub local: Vec<(DocumentId, String, Vec<automerge::ChangeHash>)>,
     /// Documents to compact after the turn is durable, with their full snapshots.
     pub compactions: Vec<(DocumentId, Vec<u8>)>,
+    /// Blobs each changed record references (who may read the record may read them).
+    pub blob_refs: Vec<(DocumentId, BTreeSet<String>)>,
 }
 
 impl Turn {
@@ -104,6 +106,7 @@ impl Turn {
             && self.members.is_empty()
             && self.new_indexes.is_empty()
             && self.local.is_empty()
+            && self.blob_refs.is_empty()
     }
 }
 
@@ -634,12 +637,13 @@ impl Loop {
         turn: &mut Turn,
         pending: &mut Pending,
     ) -> Result<(), String> {
-        let Some((summary, header)) = self
+        let Some((summary, header, blobs)) = self
             .hub
             .with_document(&doc, |d| {
                 let header = read_header(d)?;
                 let record = Record::from_doc(d.clone()).ok()?;
-                Some((summary::summarize(&record).ok()?, header))
+                let blobs = summary::referenced_blobs(&record).unwrap_or_default();
+                Some((summary::summarize(&record).ok()?, header, blobs))
             })
             .flatten()
         else {
@@ -686,6 +690,9 @@ impl Loop {
             turn.members.push((doc, new));
         }
         turn.summaries.push((doc, summary));
+        if !blobs.is_empty() {
+            turn.blob_refs.push((doc, blobs));
+        }
         Ok(())
     }
 

@@ -1083,7 +1083,7 @@ async fn blobs_upload_whole_or_resumably_and_download() {
     let again = s.raw(Method::PUT, &uri, &qc1, &jpeg, photo.clone()).await;
     assert_eq!(again.status, StatusCode::OK);
 
-    // Anyone logged in reads it (see api::blobs for why), with its type.
+    // The office reads it (see api::blobs for who may), with its type.
     let merch = s.login("merch").await;
     let got = s.raw(Method::GET, &uri, &merch, &[], Vec::new()).await;
     assert_eq!(got.status, StatusCode::OK);
@@ -1383,4 +1383,78 @@ async fn openapi_describes_every_route_and_nothing_else() {
             "{method} {uri} is not routed"
         );
     }
+}
+
+#[tokio::test]
+async fn a_blob_is_readable_by_who_may_read_a_record_that_references_it() {
+    let s = server().await;
+    let merch = s.login("merch").await;
+    let record = s.create(&merch, inspection("Photos", "F1", &["qc1"])).await;
+    let qc1 = s.login("qc1").await;
+    let photo = b"\xff\xd8\xff an open seam".to_vec();
+    let hash = sha256(&photo);
+    let uri = format!("/api/v1/blobs/{hash}");
+    let put = s
+        .raw(
+            Method::PUT,
+            &uri,
+            &qc1,
+            &[("content-type", "image/jpeg")],
+            photo.clone(),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::CREATED, "{}", put.error());
+    let (qc2, factory1) = (s.login("qc2").await, s.login("factory1").await);
+    // Before any record references it: the uploader and the office only.
+    assert_eq!(
+        s.raw(Method::GET, &uri, &qc1, &[], Vec::new()).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        s.raw(Method::GET, &uri, &merch, &[], Vec::new())
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        s.raw(Method::GET, &uri, &factory1, &[], Vec::new())
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let op = json!({"op": "add_photo", "photo": {"sha256": hash, "mime": "image/jpeg", "bytes": photo.len()}});
+    let added = s
+        .post(&format!("/api/v1/records/{record}/ops"), &qc1, op)
+        .await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.error());
+    // Now readers of the record read it too (the factory reads its inspections); others get
+    // the same 404 as for a blob that does not exist.
+    let mut ok = false;
+    for _ in 0..100 {
+        if s.raw(Method::GET, &uri, &factory1, &[], Vec::new())
+            .await
+            .status
+            == StatusCode::OK
+        {
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(ok, "a reader of the referencing record may read the photo");
+    let outsider = s.raw(Method::GET, &uri, &qc2, &[], Vec::new()).await;
+    let absent = s
+        .raw(
+            Method::GET,
+            &format!("/api/v1/blobs/{}", "0".repeat(64)),
+            &qc2,
+            &[],
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(outsider.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        outsider.error().replace(&hash, "H"),
+        absent.error().replace(&"0".repeat(64), "H")
+    );
 }

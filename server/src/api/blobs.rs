@@ -12,10 +12,11 @@
 //! - `POST /blobs/{sha256}/finish` `{"mime"}`: checks the parts' hash and stores the blob.
 //! - `GET /blobs/{sha256}`: the bytes, with their media type; ranges are served.
 //!
-//! **Who may read a blob.** DESIGN §4 says: whoever can read a record that references it.
-//! That needs an index from blob to records (kept up to date as records change), which does
-//! not exist yet; until it does, any authenticated user may read any blob, and knowing a
-//! blob's SHA-256 is what it takes. Replace the check in [`download`] when the index exists.
+//! **Who may read a blob** (DESIGN §4): whoever can read a record that references it, its
+//! uploader (before the record that will reference it has synced), and the office. The sync
+//! service keeps the blob → record references as records change
+//! ([`crate::persist::ServerStorage::may_read_blob`]). Anyone else gets the same 404 as for a
+//! blob that does not exist.
 
 use axum::Json;
 use axum::body::{Body, Bytes};
@@ -260,22 +261,31 @@ fn served_mime(mime: &str) -> (HeaderValue, bool) {
     }
 }
 
-/// `GET /blobs/{sha256}`: the blob's bytes, streamed, with its media type. Any
-/// authenticated user may read (see the module docs for why, and what replaces it).
+/// `GET /blobs/{sha256}`: the blob's bytes, streamed, with its media type, for those who
+/// may read it (see the module docs).
 pub async fn download(
     State(state): State<AppState>,
     sha256: Result<Path<String>, PathRejection>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    session(&state, request.headers())?;
+    let reader = session(&state, request.headers())?;
     let sha256 = sha256_of(sha256)?;
     let blobs = state.blobs.clone();
+    let storage = state.storage.clone();
     let hash = sha256.clone();
     let found = blocking(move || {
         if !blobs.exists(&hash).map_err(blob_error)? {
             return Ok(None);
         }
         let meta = blobs.meta(&hash).map_err(blob_error)?;
+        let principal = reader.user.principal();
+        let uploader = meta.as_ref().map(|m| m.uploader.as_str());
+        if !storage
+            .may_read_blob(&principal, &hash, uploader)
+            .map_err(ApiError::internal)?
+        {
+            return Ok(None);
+        }
         Ok(Some((blobs.path_of(&hash), meta)))
     })
     .await?;
