@@ -54,7 +54,10 @@ pub struct Step {
     #[autosurgeon(missing = "Default::default")]
     pub order: Int,
     /// The role that decides it, e.g. `general_manager`.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub role: String,
     /// Working days allowed for the decision.
     #[autosurgeon(missing = "Default::default")]
@@ -65,19 +68,28 @@ pub struct Step {
 #[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile, Serialize, Deserialize)]
 pub struct Decision {
     /// The step id.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub step: String,
     /// Approved or not.
     #[autosurgeon(missing = "Default::default")]
     pub approved: bool,
     /// Who.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub by: Username,
     /// When, ms.
     #[autosurgeon(missing = "Default::default")]
     pub at_ms: Int,
     /// A comment (required to reject).
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub comment: String,
 }
 
@@ -92,7 +104,10 @@ pub struct ApprovalRequest {
     #[autosurgeon(missing = "Default::default")]
     pub schema: Int,
     /// Who asked.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub created_by: Username,
     /// When, ms.
     #[autosurgeon(missing = "Default::default")]
@@ -101,22 +116,37 @@ pub struct ApprovalRequest {
     #[autosurgeon(missing = "Default::default")]
     pub assignees: BTreeMap<String, bool>,
     /// Factory.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub factory: String,
     /// Warehouse.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub warehouse: String,
     /// The kind.
     #[autosurgeon(missing = "Default::default")]
     pub kind: ApprovalKind,
     /// What is asked, in words.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub subject: String,
     /// The record it concerns (document id), if any.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub record_id: String,
     /// Order number, if any.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub order_no: String,
     /// The chain, keyed by step id.
     #[autosurgeon(missing = "Default::default")]

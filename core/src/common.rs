@@ -121,6 +121,22 @@ impl Reconcile for Decimal {
     }
 }
 
+/// Reads a text field whether it was written as a scalar string (Rust, and automerge-js's
+/// `RawString`) or as collaborative text (automerge-js's default for strings).
+pub(crate) fn text_or_string<D: autosurgeon::ReadDoc>(
+    doc: &D,
+    obj: &automerge::ObjId,
+    prop: autosurgeon::Prop<'_>,
+) -> Result<String, HydrateError> {
+    match doc.get(obj, &prop)? {
+        Some((automerge::Value::Object(automerge::ObjType::Text), _)) => {
+            let text: autosurgeon::Text = autosurgeon::hydrate_prop(doc, obj, prop)?;
+            Ok(text.as_str().to_string())
+        }
+        _ => autosurgeon::hydrate_prop(doc, obj, prop),
+    }
+}
+
 /// Serializes an Automerge counter as its current value.
 pub(crate) fn serialize_counter<S: serde::Serializer>(
     c: &autosurgeon::Counter,
@@ -232,22 +248,22 @@ pub const PHOTOS_PER_ITEM_MAX: usize = 50;
 #[serde(default)]
 pub struct PhotoRef {
     /// SHA-256 of the bytes, lower-case hex: the blob's address.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(missing = "Default::default", hydrate = "text_or_string")]
     pub sha256: String,
     /// MIME type, e.g. `image/jpeg`.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(missing = "Default::default", hydrate = "text_or_string")]
     pub mime: String,
     /// Size in bytes.
     #[autosurgeon(missing = "Default::default")]
     pub bytes: Int,
     /// Who took it.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(missing = "Default::default", hydrate = "text_or_string")]
     pub by: Username,
     /// When it was added, ms since the epoch.
     #[autosurgeon(missing = "Default::default")]
     pub at_ms: Int,
     /// An optional caption.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(missing = "Default::default", hydrate = "text_or_string")]
     pub caption: String,
 }
 
@@ -262,16 +278,16 @@ pub fn is_sha256_hex(s: &str) -> bool {
 #[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile, Serialize, Deserialize)]
 pub struct SignOff {
     /// The user who signed.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(missing = "Default::default", hydrate = "text_or_string")]
     pub by: Username,
     /// The name as printed on the report.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(missing = "Default::default", hydrate = "text_or_string")]
     pub name: String,
     /// When, ms since the epoch.
     #[autosurgeon(missing = "Default::default")]
     pub at_ms: Int,
     /// The drawn signature image (SHA-256 of a blob), if any.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(missing = "Default::default", hydrate = "text_or_string")]
     pub signature_sha256: String,
 }
 
@@ -282,7 +298,7 @@ pub struct Money {
     #[autosurgeon(missing = "Default::default")]
     pub minor: i64,
     /// ISO 4217 code, e.g. `USD`, `CNY`.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(missing = "Default::default", hydrate = "text_or_string")]
     pub currency: String,
 }
 
@@ -305,10 +321,10 @@ pub struct VerdictOverride {
     #[autosurgeon(missing = "Default::default")]
     pub verdict: Verdict,
     /// Why the derived verdict was overridden (required, non-empty).
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(missing = "Default::default", hydrate = "text_or_string")]
     pub reason: String,
     /// Who decided.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(missing = "Default::default", hydrate = "text_or_string")]
     pub by: Username,
     /// When, ms since the epoch.
     #[autosurgeon(missing = "Default::default")]

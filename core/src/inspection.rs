@@ -90,13 +90,19 @@ impl Reconcile for DefectClass {
 #[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile, Serialize, Deserialize)]
 pub struct Voided {
     /// Who voided it.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub by: Username,
     /// When, ms since the epoch.
     #[autosurgeon(missing = "Default::default")]
     pub at_ms: Int,
     /// Why.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub reason: String,
 }
 
@@ -108,10 +114,16 @@ pub struct Defect {
     #[autosurgeon(missing = "Default::default")]
     pub class: DefectClass,
     /// What is wrong, e.g. "open seam at left side".
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub description: String,
     /// Where on the product.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub position: String,
     /// Pieces with this defect: an Automerge counter.
     #[serde(serialize_with = "serialize_counter")]
@@ -121,7 +133,10 @@ pub struct Defect {
     #[autosurgeon(missing = "Default::default")]
     pub photos: BTreeMap<String, PhotoRef>,
     /// Who recorded it.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub by: Username,
     /// When, ms since the epoch.
     #[autosurgeon(missing = "Default::default")]
@@ -142,10 +157,16 @@ impl Default for DefectClass {
 #[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile, Serialize, Deserialize)]
 pub struct MeasurementPoint {
     /// e.g. "chest width 1 cm below armhole".
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub name: String,
     /// The size, e.g. "M".
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub size: String,
     /// The spec value.
     #[autosurgeon(missing = "Default::default")]
@@ -157,7 +178,10 @@ pub struct MeasurementPoint {
     #[autosurgeon(missing = "Default::default")]
     pub tol_plus: Decimal,
     /// Unit, e.g. "cm".
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub unit: String,
 }
 
@@ -165,7 +189,10 @@ pub struct MeasurementPoint {
 #[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile, Serialize, Deserialize)]
 pub struct Reading {
     /// The id of the measurement point.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub point: String,
     /// Which sample piece (1-based).
     #[autosurgeon(missing = "Default::default")]
@@ -174,7 +201,10 @@ pub struct Reading {
     #[autosurgeon(missing = "Default::default")]
     pub value: Decimal,
     /// Who measured.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub by: Username,
     /// When, ms since the epoch.
     #[autosurgeon(missing = "Default::default")]
@@ -185,19 +215,28 @@ pub struct Reading {
 #[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile, Serialize, Deserialize)]
 pub struct CheckItem {
     /// What is checked.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub name: String,
     /// The result.
     #[autosurgeon(missing = "Default::default")]
     pub result: CheckResult,
     /// A note, e.g. what failed.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub note: String,
     /// Photos, keyed by their SHA-256.
     #[autosurgeon(missing = "Default::default")]
     pub photos: BTreeMap<String, PhotoRef>,
     /// Who set the result last.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub by: Username,
     /// When, ms since the epoch.
     #[autosurgeon(missing = "Default::default")]
@@ -208,19 +247,34 @@ pub struct CheckItem {
 #[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile, Serialize, Deserialize)]
 pub struct StoredAqlSettings {
     /// Inspection level: `S-1`…`S-4`, `I`, `II`, `III`.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub level: String,
     /// Critical AQL: a table AQL, `0` (zero tolerance) or `none` (not inspected).
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub critical: String,
     /// Major AQL, same forms.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub major: String,
     /// Minor AQL, same forms.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub minor: String,
     /// `largest_for_all` or `per_class`.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub sample_size_rule: String,
 }
 
@@ -326,7 +380,10 @@ pub struct Inspection {
     #[autosurgeon(missing = "Default::default")]
     pub schema: Int,
     /// Who created it.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub created_by: Username,
     /// When, ms since the epoch.
     #[autosurgeon(missing = "Default::default")]
@@ -335,25 +392,46 @@ pub struct Inspection {
     #[autosurgeon(missing = "Default::default")]
     pub assignees: BTreeMap<String, bool>,
     /// The supplier factory inspected.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub factory: String,
     /// Warehouse, when the goods are inspected there.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub warehouse: String,
     /// A short title for work lists.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub title: String,
     /// The sales order number (外销合同号).
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub order_no: String,
     /// The purchase order number (采购合同号).
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub po_no: String,
     /// The style number (款号).
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub style_no: String,
     /// The customer.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub customer: String,
     /// The kind of inspection.
     #[autosurgeon(missing = "Default::default")]
@@ -390,7 +468,10 @@ pub struct Inspection {
     #[autosurgeon(missing = "Default::default")]
     pub sign_off: Option<InspectionSignOff>,
     /// Free remarks for the report.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub remarks: String,
 }
 

@@ -36,7 +36,10 @@ pub const SIZES_PER_LINE_MAX: usize = 64;
 #[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile, Serialize, Deserialize)]
 pub struct OrderLine {
     /// Colour.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub colour: String,
     /// Quantity per size (尺码分配), e.g. `{"S": 100, "M": 200}`.
     #[autosurgeon(missing = "Default::default")]
@@ -75,10 +78,16 @@ string_enum! {
 #[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile, Serialize, Deserialize)]
 pub struct Milestone {
     /// What, e.g. "PP sample approved".
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub name: String,
     /// Who is responsible.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub owner: Username,
     /// Planned date, ms since the epoch.
     #[autosurgeon(missing = "Default::default")]
@@ -87,7 +96,10 @@ pub struct Milestone {
     #[autosurgeon(missing = "Default::default")]
     pub actual_ms: Int,
     /// Why it is late, if it is.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub late_reason: String,
 }
 
@@ -95,13 +107,19 @@ pub struct Milestone {
 #[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile, Serialize, Deserialize)]
 pub struct SampleComment {
     /// Who wrote or relayed it.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub by: Username,
     /// When, ms since the epoch.
     #[autosurgeon(missing = "Default::default")]
     pub at_ms: Int,
     /// The comment.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub text: String,
 }
 
@@ -115,7 +133,10 @@ pub struct Sample {
     #[autosurgeon(missing = "Default::default")]
     pub sent_ms: Int,
     /// `approved`, `rejected` or empty while waiting.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub result: String,
     /// Customer comments, keyed by a unique id.
     #[autosurgeon(missing = "Default::default")]
@@ -126,13 +147,19 @@ pub struct Sample {
 #[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile, Serialize, Deserialize)]
 pub struct LogEntry {
     /// Who.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub by: Username,
     /// When, ms since the epoch.
     #[autosurgeon(missing = "Default::default")]
     pub at_ms: Int,
     /// What happened / the note.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub text: String,
 }
 
@@ -147,7 +174,10 @@ pub struct Order {
     #[autosurgeon(missing = "Default::default")]
     pub schema: Int,
     /// Who created it.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub created_by: Username,
     /// When, ms.
     #[autosurgeon(missing = "Default::default")]
@@ -156,28 +186,52 @@ pub struct Order {
     #[autosurgeon(missing = "Default::default")]
     pub assignees: BTreeMap<String, bool>,
     /// The supplier factory.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub factory: String,
     /// Warehouse, if any.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub warehouse: String,
     /// Order number (外销合同号).
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub order_no: String,
     /// Style number (款号).
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub style_no: String,
     /// Customer.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub customer: String,
     /// Product description.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub description: String,
     /// The merchandiser who owns it (跟单员).
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub merchandiser: Username,
     /// The salesperson (业务员).
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub sales: Username,
     /// Delivery date (交期), ms.
     #[autosurgeon(missing = "Default::default")]
@@ -527,7 +581,10 @@ string_enum! {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hydrate, Reconcile, Serialize, Deserialize)]
 pub struct CostItem {
     /// What, e.g. "fabric", "freight".
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub name: String,
     /// Cost per piece.
     #[autosurgeon(missing = "Default::default")]
@@ -545,7 +602,10 @@ pub struct OrderCommercial {
     #[autosurgeon(missing = "Default::default")]
     pub schema: Int,
     /// Who created it.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub created_by: Username,
     /// When, ms.
     #[autosurgeon(missing = "Default::default")]
@@ -554,16 +614,28 @@ pub struct OrderCommercial {
     #[autosurgeon(missing = "Default::default")]
     pub assignees: BTreeMap<String, bool>,
     /// Factory.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub factory: String,
     /// Warehouse.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub warehouse: String,
     /// The document id of the production side.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub order_id: String,
     /// Order number, repeated for search.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub order_no: String,
     /// Unit price per order line id.
     #[autosurgeon(missing = "Default::default")]

@@ -126,7 +126,10 @@ pub struct RecordHeader {
     #[autosurgeon(missing = "Default::default")]
     pub schema: Int,
     /// Who created it.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub created_by: Username,
     /// When, ms since the epoch.
     #[autosurgeon(missing = "Default::default")]
@@ -135,10 +138,16 @@ pub struct RecordHeader {
     #[autosurgeon(missing = "Default::default")]
     pub assignees: std::collections::BTreeMap<String, bool>,
     /// The supplier factory the record concerns, if any.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub factory: String,
     /// The warehouse the record concerns, if any.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub warehouse: String,
 }
 
@@ -364,6 +373,8 @@ pub fn read_type<D: ReadDoc>(doc: &D) -> Option<RecordType> {
             automerge::ScalarValue::Str(t) => t.parse().ok(),
             _ => None,
         },
+        // automerge-js writes strings as collaborative text by default.
+        Some((automerge::Value::Object(ObjType::Text), id)) => doc.text(&id).ok()?.parse().ok(),
         _ => None,
     }
 }

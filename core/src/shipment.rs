@@ -31,7 +31,10 @@ pub const CARTONS_MAX: i64 = 1_000_000;
 #[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile, Serialize, Deserialize)]
 pub struct Verified {
     /// Who.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub by: Username,
     /// When, ms since the epoch.
     #[autosurgeon(missing = "Default::default")]
@@ -42,13 +45,22 @@ pub struct Verified {
 #[derive(Debug, Clone, Default, Hydrate, Reconcile, Serialize)]
 pub struct PackingLine {
     /// Purchase order number.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub po_no: String,
     /// Style number (款号).
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub style_no: String,
     /// Description / colour.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub description: String,
     /// Cartons on the packing list.
     #[autosurgeon(missing = "Default::default")]
@@ -57,7 +69,10 @@ pub struct PackingLine {
     #[autosurgeon(missing = "Default::default")]
     pub qty_per_carton: Int,
     /// The shipping mark (唛头) text expected on the cartons.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub shipping_mark: String,
     /// Cartons loaded: a counter several checkers add to.
     #[serde(serialize_with = "serialize_counter")]
@@ -75,20 +90,32 @@ pub struct PackingLine {
 #[derive(Debug, Clone, Default, Hydrate, Reconcile, Serialize)]
 pub struct ExtraCartons {
     /// PO number printed on them, if any.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub po_no: String,
     /// Style number printed on them, if any.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub style_no: String,
     /// What was found.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub note: String,
     /// How many: a counter.
     #[serde(serialize_with = "serialize_counter")]
     #[autosurgeon(missing = "Default::default")]
     pub count: Counter,
     /// Who found them.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub by: Username,
     /// When, ms since the epoch.
     #[autosurgeon(missing = "Default::default")]
@@ -99,7 +126,10 @@ pub struct ExtraCartons {
 #[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile, Serialize, Deserialize)]
 pub struct Customs {
     /// Customs declaration number.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub declaration_no: String,
     /// When cleared, ms since the epoch (0 = not yet).
     #[autosurgeon(missing = "Default::default")]
@@ -113,7 +143,10 @@ pub struct Delivery {
     #[autosurgeon(missing = "Default::default")]
     pub confirmed_at_ms: Int,
     /// The customer's feedback.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub feedback: String,
 }
 
@@ -128,7 +161,10 @@ pub struct ShipmentCheck {
     #[autosurgeon(missing = "Default::default")]
     pub schema: Int,
     /// Who created it.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub created_by: Username,
     /// When, ms since the epoch.
     #[autosurgeon(missing = "Default::default")]
@@ -137,31 +173,58 @@ pub struct ShipmentCheck {
     #[autosurgeon(missing = "Default::default")]
     pub assignees: BTreeMap<String, bool>,
     /// The factory loading, if loading at a factory.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub factory: String,
     /// The warehouse loading, if loading at a warehouse.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub warehouse: String,
     /// A title for work lists.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub title: String,
     /// The sales order number(s).
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub order_no: String,
     /// The customer.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub customer: String,
     /// Booking number.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub booking_no: String,
     /// Container number.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub container_no: String,
     /// Seal number.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub seal_no: String,
     /// Container type, e.g. `40HQ`.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub container_type: String,
     /// Due (loading) date, ms since the epoch.
     #[autosurgeon(missing = "Default::default")]
@@ -189,7 +252,10 @@ pub struct ShipmentCheck {
     #[autosurgeon(missing = "Default::default")]
     pub delivery: Delivery,
     /// Remarks.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub remarks: String,
 }
 

@@ -40,7 +40,10 @@ pub struct CountEntry {
     #[autosurgeon(missing = "Default::default")]
     pub round: Int,
     /// The clerk.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub by: Username,
     /// When, ms since the epoch.
     #[autosurgeon(missing = "Default::default")]
@@ -51,16 +54,28 @@ pub struct CountEntry {
 #[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile, Serialize, Deserialize)]
 pub struct CountLine {
     /// Location or bin, e.g. `A-03-2`.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub location: String,
     /// The SKU / item code (also what a barcode scan gives).
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub sku: String,
     /// Item description.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub description: String,
     /// Unit, e.g. `pcs`, `ctn`.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub unit: String,
     /// Expected quantity from the books.
     #[autosurgeon(missing = "Default::default")]
@@ -88,13 +103,19 @@ pub struct Submission {
 #[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile, Serialize, Deserialize)]
 pub struct CountApproval {
     /// The approver.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub by: Username,
     /// When, ms since the epoch.
     #[autosurgeon(missing = "Default::default")]
     pub at_ms: Int,
     /// A note.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub note: String,
 }
 
@@ -120,7 +141,10 @@ pub struct StockCount {
     #[autosurgeon(missing = "Default::default")]
     pub schema: Int,
     /// Who created it.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub created_by: Username,
     /// When, ms since the epoch.
     #[autosurgeon(missing = "Default::default")]
@@ -129,13 +153,22 @@ pub struct StockCount {
     #[autosurgeon(missing = "Default::default")]
     pub assignees: BTreeMap<String, bool>,
     /// Factory (when counting a factory's stock).
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub factory: String,
     /// The warehouse counted.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub warehouse: String,
     /// A title for work lists.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
     pub title: String,
     /// Due date, ms since the epoch.
     #[autosurgeon(missing = "Default::default")]

@@ -1,8 +1,7 @@
-//! Server bugs found by the end-to-end tests, each as a test that fails today. They are
-//! `#[ignore]`d so `make test` stays green; run them with
-//! `cargo test -p gendan-tests --test known_bugs -- --ignored`, and drop the `#[ignore]`
-//! with the fix. The JS interop suite (tests/js) has the same two as `todo` tests, seen
-//! through the stock automerge-repo client.
+//! Regression tests for two server bugs the end-to-end tests found (both fixed): text
+//! fields written as automerge Text were refused, and a refused change set followed by
+//! another edit started an endless sync loop with automerge-repo clients. The JS interop
+//! suite (tests/js) checks the same two through the stock automerge-repo client.
 
 use std::time::{Duration, Instant};
 
@@ -144,7 +143,7 @@ impl RepoLikeDevice {
 /// type: unexpected text". The same holds for every text field of every record type
 /// (titles, descriptions, notes, a defect's class…).
 #[test]
-#[ignore = "server bug: text fields written as automerge Text (automerge-js's default) are refused"]
+
 fn text_fields_written_as_automerge_text_are_accepted() {
     let server = Server::start_demo();
     let port = server.port();
@@ -181,7 +180,7 @@ fn text_fields_written_as_automerge_text_are_accepted() {
 /// `ClientPeer` resets its state on `doc-unavailable` and stops syncing the document, so
 /// the PWA does not loop; stock JS clients do — see tests/js.)
 #[test]
-#[ignore = "server bug: a refused change set followed by another edit starts an endless sync loop"]
+
 fn refused_change_set_does_not_start_a_sync_storm() {
     let server = Server::start_demo();
     let port = server.port();

@@ -166,6 +166,12 @@ struct Conn {
     principal: Principal,
     peer: Option<PeerId>,
     docs: BTreeMap<DocumentId, PeerDoc>,
+    /// Documents whose change set from this connection was refused: the device still holds
+    /// the refused changes, so every further message of it for the document would build on
+    /// them. It is answered nothing more for the document until it reconnects — otherwise
+    /// an automerge-repo client, whose sync state counts the refused changes as sent, and the
+    /// server ask each other for them forever.
+    refused: BTreeSet<DocumentId>,
     closing: bool,
 }
 
@@ -238,6 +244,7 @@ impl Hub {
                 principal,
                 peer: None,
                 docs: BTreeMap::new(),
+                refused: BTreeSet::new(),
                 closing: false,
             },
         );
@@ -507,6 +514,13 @@ impl Hub {
     }
 
     fn sync_loaded(&mut self, conn: ConnId, doc_id: DocumentId, msg: Message) {
+        if self
+            .conns
+            .get(&conn)
+            .is_some_and(|c| c.refused.contains(&doc_id))
+        {
+            return;
+        }
         let (is_request, data) = match msg {
             Message::Request { data, .. } => (true, data),
             Message::Sync { data, .. } => (false, data),
@@ -556,6 +570,9 @@ impl Hub {
         if is_request || !msg.changes.is_empty() {
             if let Some(c) = self.conns.get_mut(&conn) {
                 c.docs.remove(&doc_id);
+                if !msg.changes.is_empty() {
+                    c.refused.insert(doc_id);
+                }
             }
             if !msg.changes.is_empty() {
                 let principal = self
@@ -750,9 +767,11 @@ impl Hub {
             problems,
             changes,
         });
-        // Forget this peer's sync state for the document: if it asks again it starts afresh.
+        // Forget this peer's sync state for the document, and stop answering it about the
+        // document for the rest of the connection (see `Conn::refused`).
         if let Some(c) = self.conns.get_mut(&conn) {
             c.docs.remove(&doc_id);
+            c.refused.insert(doc_id);
         }
         if let Some(Slot::Loaded(d)) = self.docs.get_mut(&doc_id) {
             d.active.remove(&conn);
