@@ -69,6 +69,15 @@ async function checkScreen(page, name) {
   const leaks = englishFragments().filter((f) => text.includes(f));
   assert.deepEqual(leaks, [], `${name}: English text in the zh-CN interface`);
   assert.match(text, /[\u4e00-\u9fff]/, `${name}: Chinese text`);
+  // Gloved hands: every control is at least 48 px high (a checkbox's target is its label).
+  const small = await page.evaluate(() =>
+    [...document.querySelectorAll('button, a.btn, label.btn, input, select, textarea, label.toggle')]
+      .filter((el) => !(el instanceof HTMLInputElement && el.type === 'checkbox'))
+      .map((el) => ({ el, r: el.getBoundingClientRect() }))
+      .filter(({ r }) => r.width > 2 && r.height > 2 && r.height < 47.5)
+      .map(({ el, r }) => `${el.tagName.toLowerCase()}.${el.className} "${el.textContent?.trim().slice(0, 20)}" ${r.height}px`),
+  );
+  assert.deepEqual(small, [], `${name}: controls under 48 px`);
   await page.screenshot({ path: `${OUT}/4-zh-${name}.png`, fullPage: true });
 }
 
