@@ -498,7 +498,16 @@ mod tests {
             store.db.remove(FORMAT_KEY).unwrap();
             store.flush().unwrap();
         }
-        let error = SledStore::open(dir.path()).unwrap_err();
+        // sled's background flusher may hold the folder's lock a moment after the store is
+        // dropped: wait for it rather than mistake "in use" for the answer.
+        let mut error = SledStore::open(dir.path()).unwrap_err();
+        for _ in 0..200 {
+            if !matches!(error, StoreError::Locked { .. }) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            error = SledStore::open(dir.path()).unwrap_err();
+        }
         assert!(matches!(error, StoreError::Damaged { .. }), "{error:?}");
         assert!(error.to_string().contains("restore"), "{error}");
     }
