@@ -4,6 +4,8 @@
 #   make run     build, then serve the demo on http://127.0.0.1:8080
 #   make test    every check CI runs, in order, stopping at the first failure
 #   make bench   benchmarks
+#   make fuzz    run every fuzz target for FUZZ_SECONDS (20) s each (cargo-fuzz; see
+#                fuzz/README.md); longer: FUZZ_SECONDS=300 make fuzz
 #   make setup   install missing tools (wasm32 target, clippy/rustfmt, wasm-bindgen-cli,
 #                tools/node_modules); build, run and test run it first
 #   make clean   remove build outputs
@@ -37,10 +39,11 @@ WEB_BUILD_CMD ?= { [ -f node_modules/.package-lock.json ] && [ ! package-lock.js
 E2E_CMD ?= $(MAKE) --no-print-directory js-interop && $(MAKE) --no-print-directory web-e2e
 
 # The steps of `make test`, in order. Each is also a target of its own.
-TEST_STEPS := setup fmt-check clippy clippy-wasm test-native wasm test-wasm web-test e2e
+TEST_STEPS := setup fmt-check clippy clippy-wasm test-native fuzz-replay fuzz-smoke wasm test-wasm web-test e2e
 
 banner = @printf '\n\033[1m==== %s ====\033[0m\n' "$(1)"
 
+.PHONY: fuzz
 .PHONY: help setup build server web-build web-dist web-e2e web-size web-bench js-interop wasm run test $(TEST_STEPS) bench clean
 
 help:
@@ -167,6 +170,36 @@ ifeq ($(strip $(E2E_CMD)),)
 else
 	$(E2E_CMD)
 endif
+
+# --- fuzz ------------------------------------------------------------------------------
+# fuzz/: cargo-fuzz targets for the frame decoder, document loading, the write check and
+# the hub (its own workspace, not built by `cargo test --workspace`). fuzz/run.sh installs
+# cargo-fuzz when missing; runs start from the committed corpus (fuzz/corpus/) and keep
+# what they find in a scratch corpus under fuzz/target/; a crash is copied to
+# fuzz/regressions/<target>/ to be committed.
+
+FUZZ_SECONDS ?= 20
+# The bounded run inside `make test`: every target this long (0 skips it). The cold
+# build of the instrumented targets dominates its cost, not the run (fuzz/README.md).
+FUZZ_TEST_SECONDS ?= 10
+
+# Every committed fuzz input (corpus and kept crashes), replayed by a plain stable
+# `cargo test`: fast, no libFuzzer.
+fuzz-replay:
+	$(call banner,fuzz: replay fuzz/corpus and fuzz/regressions (cargo test))
+	CARGO=$(CARGO) fuzz/run.sh replay
+
+fuzz-smoke:
+	$(call banner,fuzz: every target for $(FUZZ_TEST_SECONDS)s (cargo-fuzz))
+ifeq ($(strip $(FUZZ_TEST_SECONDS)),0)
+	@echo "fuzz-smoke: skipped (FUZZ_TEST_SECONDS=0)"
+else
+	CARGO=$(CARGO) FUZZ_SECONDS=$(FUZZ_TEST_SECONDS) fuzz/run.sh fuzz
+endif
+
+fuzz:
+	$(call banner,fuzz: every target for $(FUZZ_SECONDS)s (cargo-fuzz))
+	CARGO=$(CARGO) FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh fuzz
 
 # --- bench -----------------------------------------------------------------------------
 

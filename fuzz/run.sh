@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Gendan's fuzz runs (called by `make fuzz` and `make test`; see fuzz/README.md).
+#
+#   fuzz/run.sh replay        replay corpus/ and regressions/ with plain stable `cargo test`
+#   fuzz/run.sh fuzz          build every target with cargo-fuzz, then run each one for
+#                             FUZZ_SECONDS seconds from the committed corpus
+#
+# Environment:
+#   FUZZ_SECONDS     seconds per target (default 20)
+#   FUZZ_TARGETS     targets to run (default: all four)
+#   FUZZ_SANITIZER   none (default) or address. `address` passes -Zsanitizer, so it sets
+#                    RUSTC_BOOTSTRAP=1 to use the stable toolchain's unstable flags.
+#   FUZZ_RSS_MB      libFuzzer's memory limit (default 2048)
+#
+# The fuzzer writes what it finds into a scratch corpus under fuzz/target/corpus/, never
+# into the committed corpus/, which stays small. A crash stops the run: its input is copied
+# to fuzz/regressions/<target>/ to be committed (the replay test then guards it).
+set -euo pipefail
+
+FUZZ_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(dirname "$FUZZ_DIR")"
+cd "$ROOT"
+
+CARGO="${CARGO:-cargo}"
+FUZZ_SECONDS="${FUZZ_SECONDS:-20}"
+FUZZ_TARGETS="${FUZZ_TARGETS:-frame_decode document_load write_check hub}"
+FUZZ_SANITIZER="${FUZZ_SANITIZER:-none}"
+FUZZ_RSS_MB="${FUZZ_RSS_MB:-2048}"
+# The cargo-fuzz release known to build with this toolchain (Rust 1.95); --locked uses
+# the dependency versions it was released with.
+CARGO_FUZZ_VERSION=0.13.2
+
+say() { echo "fuzz: $*"; }
+
+replay() {
+  # Shares the root target dir: the dependencies the workspace tests built are reused
+  # where their versions, features and profile match.
+  "$CARGO" test --manifest-path fuzz/Cargo.toml --no-default-features \
+    --target-dir "$ROOT/target"
+}
+
+ensure_cargo_fuzz() {
+  local have=""
+  if "$CARGO" fuzz --version >/dev/null 2>&1; then
+    have="$("$CARGO" fuzz --version | awk '{ print $2 }')"
+  fi
+  if [[ "$have" != "$CARGO_FUZZ_VERSION" ]]; then
+    say "cargo install cargo-fuzz --version $CARGO_FUZZ_VERSION --locked (was: ${have:-missing}; takes a few minutes)"
+    "$CARGO" install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked --force
+  fi
+}
+
+fuzz() {
+  ensure_cargo_fuzz
+  local flags=(--sanitizer "$FUZZ_SANITIZER")
+  if [[ "$FUZZ_SANITIZER" != none ]]; then
+    # Sanitizers are -Z flags: accepted by the stable compiler only with this.
+    export RUSTC_BOOTSTRAP=1
+  fi
+  local start
+  start=$(date +%s)
+  # One build for all targets: they share every dependency.
+  "$CARGO" fuzz build "${flags[@]}"
+  say "build: $(($(date +%s) - start))s"
+  local target scratch artifacts status log
+  for target in $FUZZ_TARGETS; do
+    scratch="fuzz/target/corpus/$target"
+    artifacts="fuzz/artifacts/$target"
+    # Only this run's crashes are kept: clear what an earlier run left.
+    rm -rf "$artifacts"
+    mkdir -p "$scratch" "$artifacts" "fuzz/corpus/$target"
+    log="fuzz/target/$target.log"
+    say "$target: ${FUZZ_SECONDS}s"
+    status=0
+    # The scratch corpus comes first: libFuzzer writes new inputs into the first dir only.
+    "$CARGO" fuzz run "${flags[@]}" "$target" "$scratch" "fuzz/corpus/$target" -- \
+      -max_total_time="$FUZZ_SECONDS" -rss_limit_mb="$FUZZ_RSS_MB" -timeout=60 \
+      -print_final_stats=1 >"$log" 2>&1 || status=$?
+    grep -E '^(#[0-9]+ +(INITED|DONE)|stat::number_of_executed_units|stat::average_exec_per_sec)' "$log" |
+      sed "s/^/fuzz: $target: /" || true
+    if [[ $status -ne 0 ]]; then
+      tail -n 60 "$log" >&2
+      local crash
+      for crash in "$artifacts"/*; do
+        [[ -f "$crash" ]] || continue
+        mkdir -p "fuzz/regressions/$target"
+        cp "$crash" "fuzz/regressions/$target/"
+        say "$target: kept $(basename "$crash") in fuzz/regressions/$target/: commit it"
+      done
+      say "$target FAILED (exit $status); full log: $log"
+      exit 1
+    fi
+  done
+}
+
+case "${1:-}" in
+  replay) replay ;;
+  fuzz) fuzz ;;
+  *)
+    echo "usage: $0 replay|fuzz" >&2
+    exit 2
+    ;;
+esac
