@@ -156,11 +156,13 @@ web-bench:
 	node web/scripts/bench.mjs
 
 # Interop with the stock automerge-repo 2.5.6 JS client (tests/js, node --test): it starts
-# `target/debug/gendan serve --demo` on a free port with a fresh data dir. Node packages
-# come from tests/js/package-lock.json (reinstalled when it changes).
+# `target/debug/gendan serve --demo` on a free port with a fresh data dir. The binary is
+# built as `cargo test --workspace` builds it (after test-native: a no-op; `cargo build -p
+# gendan-server` resolves features differently and rebuilds much of the tree). Node
+# packages come from tests/js/package-lock.json (reinstalled when it changes).
 js-interop:
 	$(call banner,sync interop: stock automerge-repo JS clients (tests/js))
-	$(CARGO) build -p gendan-server --bin gendan
+	$(CARGO) test --workspace --no-run --quiet
 	cd tests/js && { [ -f node_modules/.package-lock.json ] && [ ! package-lock.json -nt node_modules/.package-lock.json ] || { npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.package-lock.json; }; } && npm test
 
 e2e:
