@@ -20,10 +20,12 @@ const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
 
 /// Runs the target on one input.
 pub fn run(data: &[u8]) {
-    check(data);
+    // Automerge 0.12 panics on some corrupt documents, loading them or later (a known open
+    // bug, see `known`): those panics are stepped over, any other is a finding.
+    crate::known::tolerate(|| check(data));
     let fixed = fix_checksums(data);
     if fixed != data {
-        check(&fixed);
+        crate::known::tolerate(|| check(&fixed));
     }
 }
 
@@ -32,8 +34,7 @@ fn actor() -> ActorId {
 }
 
 fn check(data: &[u8]) {
-    // Automerge 0.12 panics on some corrupt documents: a known open bug (see `known`).
-    let Some(Some(mut record)) = crate::known::tolerate(|| Record::load(data, actor()).ok()) else {
+    let Ok(mut record) = Record::load(data, actor()) else {
         return;
     };
     let office = view(&record, "office", true);

@@ -24,10 +24,12 @@ pub struct KnownPanic {
     pub message: &'static str,
 }
 
-/// The open bugs stepped over. Automerge 0.12's document loader panics on corrupt chunks
-/// in more than one place (an `assert!` in its op collector, a slab bounds check in its
-/// column library hexane, ...): every panic raised inside those two crates while loading is
-/// stepped over, as one known class (it is `tolerate`d only around `Record::load`).
+/// The open bugs stepped over. Automerge 0.12 panics on corrupt documents in more than one
+/// place (an `assert!` in its op collector, a slab bounds check in its column library
+/// hexane, an `unwrap` on a missing dependency in `get_changes` of a document that loaded):
+/// every panic raised inside those two crates is stepped over, as one known class — only
+/// where a target `tolerate`s it (`document_load`, around everything it does with a record
+/// it loaded from the input).
 pub const KNOWN: &[KnownPanic] = &[
     KnownPanic {
         id: "automerge-0.12-load-panics",
