@@ -11,6 +11,9 @@
 #   FUZZ_SANITIZER   none (default) or address. `address` passes -Zsanitizer, so it sets
 #                    RUSTC_BOOTSTRAP=1 to use the stable toolchain's unstable flags.
 #   FUZZ_RSS_MB      libFuzzer's memory limit (default 2048)
+#   FUZZ_KNOWN_OOM   targets whose running out of memory is a known open bug, reported but
+#                    not a failure (default: document_load — Automerge 0.12 can take GBs
+#                    loading a corrupt document of a few hundred bytes; README "Findings")
 #
 # The fuzzer writes what it finds into a scratch corpus under fuzz/target/corpus/, never
 # into the committed corpus/, which stays small. A crash stops the run: its input is copied
@@ -26,6 +29,7 @@ FUZZ_SECONDS="${FUZZ_SECONDS:-20}"
 FUZZ_TARGETS="${FUZZ_TARGETS:-frame_decode document_load write_check hub}"
 FUZZ_SANITIZER="${FUZZ_SANITIZER:-none}"
 FUZZ_RSS_MB="${FUZZ_RSS_MB:-2048}"
+FUZZ_KNOWN_OOM="${FUZZ_KNOWN_OOM-document_load}"
 # The cargo-fuzz release known to build with this toolchain (Rust 1.95); --locked uses
 # the dependency versions it was released with.
 CARGO_FUZZ_VERSION=0.13.2
@@ -33,10 +37,9 @@ CARGO_FUZZ_VERSION=0.13.2
 say() { echo "fuzz: $*"; }
 
 replay() {
-  # Shares the root target dir: the dependencies the workspace tests built are reused
-  # where their versions, features and profile match.
-  "$CARGO" test --manifest-path fuzz/Cargo.toml --no-default-features \
-    --target-dir "$ROOT/target"
+  # Into fuzz/target/debug (not the root target dir: two builds of automerge with
+  # different features side by side there confuse rustc).
+  "$CARGO" test --manifest-path fuzz/Cargo.toml --no-default-features
 }
 
 ensure_cargo_fuzz() {
@@ -78,6 +81,14 @@ fuzz() {
       -print_final_stats=1 >"$log" 2>&1 || status=$?
     grep -E '^(#[0-9]+ +(INITED|DONE)|stat::number_of_executed_units|stat::average_exec_per_sec)' "$log" |
       sed "s/^/fuzz: $target: /" || true
+    if [[ $status -ne 0 ]] && grep -q 'libFuzzer: out-of-memory' "$log" &&
+      [[ " $FUZZ_KNOWN_OOM " == *" $target "* ]]; then
+      mkdir -p "fuzz/target/known-oom/$target"
+      cp "$artifacts"/oom-* "fuzz/target/known-oom/$target/" 2>/dev/null || true
+      say "$target: ran out of memory (over ${FUZZ_RSS_MB} MB): a known open bug (fuzz/README.md," \
+        "Findings); input in fuzz/target/known-oom/$target/; not a failure"
+      continue
+    fi
     if [[ $status -ne 0 ]]; then
       tail -n 60 "$log" >&2
       local crash
