@@ -43,6 +43,14 @@ const SEAL_SLOT_BYTES: usize = 12;
 /// The files sled keeps in a database folder; a folder without them is not a store.
 const SLED_FILES: [&str; 2] = ["conf", "db"];
 
+/// How long opening waits for the folder's lock before reporting the store as in use.
+///
+/// sled's background flusher keeps the database files open for up to one flush period
+/// (500 ms) after the last handle in this process is dropped, so a store closed a moment
+/// ago by this same process (a test, `gendan restore` right after a backup) reads as
+/// locked for that moment. Another process holding the store stays locked past the wait.
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// A [`Store`] in a sled database folder. One process at a time may hold it open.
 #[derive(Debug)]
 pub struct SledStore {
@@ -99,11 +107,7 @@ impl SledStore {
         }
         fs::create_dir_all(dir).map_err(|error| io_error(dir, &error))?;
 
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(CACHE_BYTES)
-            .open()
-            .map_err(|error| open_error(dir, error))?;
+        let db = open_waiting_for_lock(dir)?;
         let damaged = |detail: String| StoreError::Damaged {
             path: shown.clone(),
             detail,
@@ -390,6 +394,24 @@ fn sled_error(dir: &Path, error: sled::Error) -> StoreError {
     }
 }
 
+/// Opens sled in `dir`, retrying while the folder is locked, for at most [`LOCK_WAIT`].
+fn open_waiting_for_lock(dir: &Path) -> Result<sled::Db, StoreError> {
+    let started = std::time::Instant::now();
+    loop {
+        let opened = sled::Config::new()
+            .path(dir)
+            .cache_capacity(CACHE_BYTES)
+            .open()
+            .map_err(|error| open_error(dir, error));
+        match opened {
+            Err(StoreError::Locked { .. }) if started.elapsed() < LOCK_WAIT => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Why sled could not open `dir`, in words an operator can act on.
 fn open_error(dir: &Path, error: sled::Error) -> StoreError {
     let path = dir.display().to_string();
@@ -440,7 +462,10 @@ mod tests {
     fn a_second_opener_is_told_the_folder_is_in_use() {
         let dir = tempfile::tempdir().unwrap();
         let _first = SledStore::open(dir.path()).unwrap();
+        let started = std::time::Instant::now();
         let error = SledStore::open(dir.path()).unwrap_err();
+        // It waited for the lock (LOCK_WAIT) before giving up, no longer.
+        assert!(started.elapsed() >= LOCK_WAIT, "{:?}", started.elapsed());
         assert!(matches!(error, StoreError::Locked { .. }), "{error:?}");
         assert!(
             error
@@ -498,16 +523,9 @@ mod tests {
             store.db.remove(FORMAT_KEY).unwrap();
             store.flush().unwrap();
         }
-        // sled's background flusher may hold the folder's lock a moment after the store is
-        // dropped: wait for it rather than mistake "in use" for the answer.
-        let mut error = SledStore::open(dir.path()).unwrap_err();
-        for _ in 0..200 {
-            if !matches!(error, StoreError::Locked { .. }) {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(10));
-            error = SledStore::open(dir.path()).unwrap_err();
-        }
+        // Opening right after the drop waits for sled's flusher to let go of the lock
+        // (LOCK_WAIT) instead of reporting the folder as in use.
+        let error = SledStore::open(dir.path()).unwrap_err();
         assert!(matches!(error, StoreError::Damaged { .. }), "{error:?}");
         assert!(error.to_string().contains("restore"), "{error}");
     }
