@@ -1,11 +1,42 @@
 //! Approval request (审批): a chain of steps, each decided by someone holding the step's
 //! role. The kinds are the chains of the seed documents (credit, shipping release, invoice,
-//! returns, diversion, document requests, damaged outer packaging) and special approvals.
+//! returns, diversion, document requests, damaged outer packaging), the customer question
+//! answered within 3 working days, and special approvals; [`crate::chains`] ships their
+//! configurations.
 //!
-//! Concurrent decisions made offline merge to one outcome by a written rule: every decision
-//! is kept under its own key (`<step>:<username>`), and a step's outcome is derived — any
-//! rejection rejects the step (a "no" is never silently overwritten by a concurrent
-//! "yes"); otherwise one approval by a holder of the step's role approves it.
+//! # The engine
+//!
+//! A request is a list of steps in order. Each step names a role (a job title such as
+//! `provincial_manager`), optionally named users who may also decide it (`approvers`), what
+//! the step does (review, decide, file, notify, execute…), how many distinct approvals it
+//! needs (default 1), a deadline in working days (Mon–Fri, office time, see
+//! [`crate::calendar`]) counted from when the step became current, and the role it
+//! escalates to when the deadline passes. The current step is the first one not yet
+//! approved. Who may decide it: a holder of its role, a named approver, or — once the
+//! deadline has passed — a holder of the escalation role. [`view`] derives the status, the
+//! current step, its deadline and whether it is overdue and escalated, at a time the caller
+//! passes in.
+//!
+//! # Merge rule for concurrent offline decisions
+//!
+//! Every decision is stored under its own key `<step>:<username>` and never overwritten by
+//! anyone else, so a merge keeps every decision. The outcome is then derived, never stored,
+//! walking the steps in order:
+//!
+//! 1. a step with any rejection is rejected, and so is the request — a "no" is never
+//!    silently outvoted by a concurrent "yes", and decisions on later steps no longer count;
+//! 2. otherwise a step is approved once it holds `approvals_needed` approvals from distinct
+//!    users, whenever and wherever they were made; the walk goes on to the next step;
+//! 3. otherwise the step is the current one and the request is pending.
+//!
+//! The outcome is a function of the set of decisions only, so every replica that holds the
+//! same decisions derives the same outcome, whatever order they arrived in. One user
+//! deciding the same step on two devices writes one key twice; Automerge keeps one of the
+//! two values on every replica alike (the same one everywhere). The step starts, for its
+//! deadline, when the approval that completed the previous step was made.
+//!
+//! The core checks roles from what the caller says the user holds; the server must pass the
+//! user's job titles, not only the access role.
 
 use std::collections::BTreeMap;
 
@@ -44,8 +75,57 @@ string_enum! {
         DamagedPackaging = "damaged_packaging",
         /// A special approval, e.g. releasing a PO before the deposit arrives.
         Special = "special",
+        /// A customer's question on price, delivery, quality or transport outside the
+        /// supervisor's authority, to be answered within 3 working days.
+        CustomerQuestion = "customer_question",
     }
 }
+
+string_enum! {
+    /// What a special approval is for: the payment gate only counts the ones for it.
+    pub enum SpecialPurpose (Other) {
+        /// Release a PO to the factory before the L/C or deposit (总经理签字特批先下单).
+        PoRelease = "po_release",
+        /// Anything else.
+        Other = "other",
+    }
+}
+
+string_enum! {
+    /// What a step of a chain does, in the seed's words.
+    pub enum StepAction (Review) {
+        /// 复核, 审核, 初审: checks and approves or rejects.
+        Review = "review",
+        /// 核决, 特批: takes the decision.
+        Decide = "decide",
+        /// 审核备案: checks and files.
+        File = "file",
+        /// 填写 / 资料录入: prepares a form or enters data.
+        Prepare = "prepare",
+        /// 通告: announces the decision.
+        Notify = "notify",
+        /// 执行 / 发货 / 调换: carries it out.
+        Execute = "execute",
+        /// 答复: answers the customer.
+        Answer = "answer",
+    }
+}
+
+impl StepAction {
+    /// Whether a holder may reject at this step. Preparing, announcing, carrying out and
+    /// answering are done or not yet done; only checks and decisions say no.
+    pub fn may_reject(self) -> bool {
+        matches!(
+            self,
+            StepAction::Review | StepAction::Decide | StepAction::File
+        )
+    }
+}
+
+/// The most distinct approvals a step may require.
+pub const APPROVALS_NEEDED_MAX: i64 = 9;
+/// The most named approvers one step may list.
+pub const APPROVERS_PER_STEP_MAX: usize = 20;
 
 /// One step of the chain.
 #[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile, Serialize, Deserialize)]
@@ -59,9 +139,37 @@ pub struct Step {
         hydrate = "crate::common::text_or_string"
     )]
     pub role: String,
-    /// Working days allowed for the decision.
+    /// Working days allowed for the decision (0 = no deadline).
     #[autosurgeon(missing = "Default::default")]
     pub deadline_days: Int,
+    /// The step's name in the seed's words, e.g. `省区经理 复核`.
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
+    pub label: String,
+    /// What the step does.
+    #[autosurgeon(missing = "Default::default")]
+    pub action: StepAction,
+    /// Users who may decide the step besides holders of its role.
+    #[autosurgeon(missing = "Default::default")]
+    pub approvers: BTreeMap<String, bool>,
+    /// The role that may decide the step once its deadline has passed (empty = none).
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
+    pub escalate_to: String,
+    /// Distinct approvals needed (0 reads as 1).
+    #[autosurgeon(missing = "Default::default")]
+    pub approvals_needed: Int,
+}
+
+impl Step {
+    /// Distinct approvals needed to approve the step (at least 1).
+    pub fn needed(&self) -> usize {
+        usize::try_from(self.approvals_needed.0.max(1)).unwrap_or(1)
+    }
 }
 
 /// One person's decision on one step.
@@ -154,6 +262,33 @@ pub struct ApprovalRequest {
     /// Decisions keyed `<step>:<username>`.
     #[autosurgeon(missing = "Default::default")]
     pub decisions: BTreeMap<String, Decision>,
+    /// The shipped chain it was made from ([`crate::chains`]), if any.
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
+    pub chain: String,
+    /// For special approvals: what it is for.
+    #[autosurgeon(missing = "Default::default")]
+    pub purpose: SpecialPurpose,
+    /// Why it is asked (required for special approvals).
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
+    pub reason: String,
+    /// A coded reason the chain's rules look at (a return's reason, a question's topic).
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
+    pub reason_code: String,
+    /// Who bears the cost (damaged packaging: 费用由责任方承担).
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
+    pub responsible_party: String,
 }
 
 /// A new approval request.
@@ -168,11 +303,45 @@ pub struct NewApproval {
     pub record_id: String,
     /// Order number.
     pub order_no: String,
-    /// Roles of the chain, in order, with deadlines in working days.
+    /// Roles of the chain, in order, with deadlines in working days (the short form;
+    /// ignored when `chain_steps` is given).
     pub steps: Vec<(String, i64)>,
+    /// The chain's steps in full (see [`crate::chains::new_request`]).
+    pub chain_steps: Vec<StepSpec>,
+    /// The shipped chain's name, if made from one.
+    pub chain: String,
+    /// For special approvals: what it is for.
+    pub purpose: SpecialPurpose,
+    /// Why it is asked.
+    pub reason: String,
+    /// A coded reason (a return's reason, a question's topic).
+    pub reason_code: String,
+    /// Who bears the cost, where the chain asks for it.
+    pub responsible_party: String,
 }
 
-/// Creates an approval request.
+/// One step of a new request, in full.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StepSpec {
+    /// The role deciding it.
+    pub role: String,
+    /// The seed's name for it.
+    pub label: String,
+    /// What it does.
+    pub action: StepAction,
+    /// Working days allowed (0 = none).
+    pub deadline_days: i64,
+    /// Users who may also decide it.
+    pub approvers: Vec<String>,
+    /// The role it escalates to after the deadline.
+    pub escalate_to: String,
+    /// Distinct approvals needed (0 = 1).
+    pub approvals_needed: i64,
+}
+
+/// Creates an approval request. The kind's own conditions ([`crate::chains::check_new`])
+/// are checked too: e.g. a return of slow-moving goods is refused here.
 pub fn create(
     new: &NewApproval,
     actor: automerge::ActorId,
@@ -181,27 +350,80 @@ pub fn create(
     let mut problems = Vec::new();
     check_required(&mut problems, "subject", &new.subject);
     check_text(&mut problems, "subject", &new.subject, TEXT_BYTES_MAX);
-    if new.steps.is_empty() || new.steps.len() > STEPS_MAX {
+    for (f, v, max) in [
+        ("record_id", &new.record_id, SHORT_TEXT_BYTES_MAX),
+        ("order_no", &new.order_no, SHORT_TEXT_BYTES_MAX),
+        ("chain", &new.chain, SHORT_TEXT_BYTES_MAX),
+        ("reason", &new.reason, TEXT_BYTES_MAX),
+        ("reason_code", &new.reason_code, SHORT_TEXT_BYTES_MAX),
+        (
+            "responsible_party",
+            &new.responsible_party,
+            SHORT_TEXT_BYTES_MAX,
+        ),
+    ] {
+        check_text(&mut problems, f, v, max);
+    }
+    let specs: Vec<StepSpec> = if new.chain_steps.is_empty() {
+        new.steps
+            .iter()
+            .map(|(role, days)| StepSpec {
+                role: role.clone(),
+                deadline_days: *days,
+                ..StepSpec::default()
+            })
+            .collect()
+    } else {
+        new.chain_steps.clone()
+    };
+    if specs.is_empty() || specs.len() > STEPS_MAX {
         problems.push(Problem::new(
             "steps",
             format!("must have 1 to {STEPS_MAX} steps"),
         ));
     }
-    for (i, (role, days)) in new.steps.iter().enumerate() {
-        check_required(&mut problems, &format!("steps.{i}.role"), role);
-        check_text(
-            &mut problems,
-            &format!("steps.{i}.role"),
-            role,
-            SHORT_TEXT_BYTES_MAX,
-        );
-        if *days < 0 {
+    for (i, spec) in specs.iter().enumerate() {
+        let f = format!("steps.{i}");
+        check_required(&mut problems, &format!("{f}.role"), &spec.role);
+        for (g, v, max) in [
+            ("role", &spec.role, SHORT_TEXT_BYTES_MAX),
+            ("label", &spec.label, SHORT_TEXT_BYTES_MAX),
+            ("escalate_to", &spec.escalate_to, SHORT_TEXT_BYTES_MAX),
+        ] {
+            check_text(&mut problems, &format!("{f}.{g}"), v, max);
+        }
+        if !(0..=crate::calendar::WORKING_DAYS_MAX).contains(&spec.deadline_days) {
             problems.push(Problem::new(
-                format!("steps.{i}.deadline_days"),
-                "must not be negative",
+                format!("{f}.deadline_days"),
+                format!(
+                    "must be from 0 to {} working days",
+                    crate::calendar::WORKING_DAYS_MAX
+                ),
             ));
         }
+        if !(0..=APPROVALS_NEEDED_MAX).contains(&spec.approvals_needed) {
+            problems.push(Problem::new(
+                format!("{f}.approvals_needed"),
+                format!("must be from 0 to {APPROVALS_NEEDED_MAX}"),
+            ));
+        }
+        if spec.approvers.len() > APPROVERS_PER_STEP_MAX {
+            problems.push(Problem::new(
+                format!("{f}.approvers"),
+                format!("at most {APPROVERS_PER_STEP_MAX} named approvers"),
+            ));
+        }
+        for a in &spec.approvers {
+            check_required(&mut problems, &format!("{f}.approvers"), a);
+            check_text(
+                &mut problems,
+                &format!("{f}.approvers"),
+                a,
+                SHORT_TEXT_BYTES_MAX,
+            );
+        }
     }
+    problems.extend(crate::chains::check_new(new));
     problems_to_result(problems)?;
     let initial = ApprovalRequest {
         record_type: RecordType::Approval,
@@ -209,17 +431,26 @@ pub fn create(
         subject: new.subject.clone(),
         record_id: new.record_id.clone(),
         order_no: new.order_no.clone(),
-        steps: new
-            .steps
+        chain: new.chain.clone(),
+        purpose: new.purpose,
+        reason: new.reason.clone(),
+        reason_code: new.reason_code.clone(),
+        responsible_party: new.responsible_party.clone(),
+        steps: specs
             .iter()
             .enumerate()
-            .map(|(i, (role, days))| {
+            .map(|(i, spec)| {
                 (
                     format!("s{}", i + 1),
                     Step {
                         order: Int(i as i64 + 1),
-                        role: role.clone(),
-                        deadline_days: Int(*days),
+                        role: spec.role.clone(),
+                        deadline_days: Int(spec.deadline_days),
+                        label: spec.label.clone(),
+                        action: spec.action,
+                        approvers: spec.approvers.iter().map(|a| (a.clone(), true)).collect(),
+                        escalate_to: spec.escalate_to.clone(),
+                        approvals_needed: Int(spec.approvals_needed),
                     },
                 )
             })
@@ -229,8 +460,11 @@ pub fn create(
     Record::create(RecordType::Approval, actor, ctx, &initial)
 }
 
-/// Records `ctx.user`'s decision on the current step. `roles` are the user's roles (the
-/// caller knows them from the session; the server checks them again).
+/// Records `ctx.user`'s decision on the current step at `ctx.now_ms`. `roles` are the
+/// user's roles and job titles (the caller knows them from the session; the server checks
+/// the change again). Allowed for a holder of the step's role, a named approver of the
+/// step, or — once the step is overdue — a holder of its escalation role; each user
+/// decides a step once.
 pub fn decide(
     record: &mut Record,
     step: &str,
@@ -241,7 +475,7 @@ pub fn decide(
 ) -> Result<(), RecordError> {
     record.expect_type(RecordType::Approval)?;
     let req: ApprovalRequest = record.read()?;
-    let derived = derive(&req);
+    let derived = view(&req, ctx.now_ms);
     let mut problems = Vec::new();
     match req.steps.get(step) {
         None => problems.push(Problem::new(
@@ -254,9 +488,24 @@ pub fn decide(
                     "step",
                     "is not the step waiting for a decision",
                 ));
+            } else if !may_decide(s, &derived, &ctx.user, roles) {
+                let mut who = format!("needs the role {}", s.role);
+                if !s.escalate_to.is_empty() {
+                    who.push_str(&format!(
+                        " (or {} once the deadline has passed)",
+                        s.escalate_to
+                    ));
+                }
+                problems.push(Problem::new("step", who));
             }
-            if !roles.contains(&s.role.as_str()) {
-                problems.push(Problem::new("step", format!("needs the role {}", s.role)));
+            if req.decisions.contains_key(&format!("{step}:{}", ctx.user)) {
+                problems.push(Problem::new("step", "you have already decided this step"));
+            }
+            if !approved && !s.action.may_reject() {
+                problems.push(Problem::new(
+                    "approved",
+                    format!("a {} step is done, not rejected", s.action),
+                ));
             }
         }
     }
@@ -276,6 +525,14 @@ pub fn decide(
         };
         put_value(doc, &decisions, &format!("{step}:{}", ctx.user), &d)
     })
+}
+
+fn may_decide(step: &Step, view: &ApprovalView, user: &str, roles: &[&str]) -> bool {
+    roles.contains(&step.role.as_str())
+        || step.approvers.get(user).copied().unwrap_or(false)
+        || (view.overdue
+            && !step.escalate_to.is_empty()
+            && roles.contains(&step.escalate_to.as_str()))
 }
 
 string_enum! {
@@ -301,31 +558,100 @@ pub struct ApprovalDerived {
     pub waiting_for_role: Option<String>,
 }
 
-/// Derives the status by the merge rule in the module docs.
+/// Derives the status by the merge rule in the module docs (no deadlines: see [`view`]).
 pub fn derive(req: &ApprovalRequest) -> ApprovalDerived {
+    let v = view(req, 0);
+    ApprovalDerived {
+        status: v.status,
+        current_step: v.current_step,
+        waiting_for_role: v.waiting_for_role,
+    }
+}
+
+/// Everything derived from a request at a time: the outcome, the step waiting, its
+/// deadline, and whether it is overdue and so escalated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalView {
+    /// The outcome so far.
+    pub status: ApprovalStatus,
+    /// The step waiting for a decision.
+    pub current_step: Option<String>,
+    /// The role that must decide it.
+    pub waiting_for_role: Option<String>,
+    /// When the current step became current, ms.
+    pub step_started_ms: Option<i64>,
+    /// The first ms after the current step's deadline (none without a deadline).
+    pub deadline_ms: Option<i64>,
+    /// Whether the deadline has passed at the time asked.
+    pub overdue: bool,
+    /// The role that may now decide too, because the deadline passed.
+    pub escalated_to: Option<String>,
+    /// Approvals the current step holds so far.
+    pub approvals: usize,
+    /// Approvals it needs.
+    pub approvals_needed: usize,
+    /// The step that rejected the request, if any.
+    pub rejected_at: Option<String>,
+}
+
+/// The request as it stands at `now_ms`, by the merge rule in the module docs. With
+/// `now_ms` 0 nothing is ever overdue.
+pub fn view(req: &ApprovalRequest, now_ms: i64) -> ApprovalView {
     let mut steps: Vec<(&String, &Step)> = req.steps.iter().collect();
     steps.sort_by_key(|(id, s)| (s.order.0, (*id).clone()));
+    let mut started = req.created_at_ms.0;
     for (id, step) in steps {
         let decisions: Vec<&Decision> = req.decisions.values().filter(|d| &d.step == id).collect();
         if decisions.iter().any(|d| !d.approved) {
-            return ApprovalDerived {
+            return ApprovalView {
                 status: ApprovalStatus::Rejected,
                 current_step: None,
                 waiting_for_role: None,
+                step_started_ms: None,
+                deadline_ms: None,
+                overdue: false,
+                escalated_to: None,
+                approvals: 0,
+                approvals_needed: 0,
+                rejected_at: Some(id.clone()),
             };
         }
-        if decisions.is_empty() {
-            return ApprovalDerived {
-                status: ApprovalStatus::Pending,
-                current_step: Some(id.clone()),
-                waiting_for_role: Some(step.role.clone()),
-            };
+        // Distinct approvers, earliest first (a user's key is unique, so each counts once).
+        let mut times: Vec<i64> = decisions.iter().map(|d| d.at_ms.0).collect();
+        times.sort_unstable();
+        let needed = step.needed();
+        if times.len() >= needed {
+            started = started.max(times[needed - 1]);
+            continue;
         }
+        let deadline = (step.deadline_days.0 > 0)
+            .then(|| crate::calendar::working_days_deadline(started, step.deadline_days.0));
+        let overdue = now_ms > 0 && deadline.is_some_and(|d| now_ms >= d);
+        return ApprovalView {
+            status: ApprovalStatus::Pending,
+            current_step: Some(id.clone()),
+            waiting_for_role: Some(step.role.clone()),
+            step_started_ms: Some(started),
+            deadline_ms: deadline,
+            overdue,
+            escalated_to: (overdue && !step.escalate_to.is_empty())
+                .then(|| step.escalate_to.clone()),
+            approvals: times.len(),
+            approvals_needed: needed,
+            rejected_at: None,
+        };
     }
-    ApprovalDerived {
+    ApprovalView {
         status: ApprovalStatus::Approved,
         current_step: None,
         waiting_for_role: None,
+        step_started_ms: None,
+        deadline_ms: None,
+        overdue: false,
+        escalated_to: None,
+        approvals: 0,
+        approvals_needed: 0,
+        rejected_at: None,
     }
 }
 

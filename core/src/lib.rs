@@ -11,6 +11,11 @@
 //! - One module per record type: [`order`] (production side and commercial side),
 //!   [`purchase_order`], [`inspection`], [`stock_count`], [`shipment`], [`approval`]. Each
 //!   holds its schema, its operations and its derived values.
+//! - The order follow-up rules, pure and derived: [`review`] (contract review and handover),
+//!   [`payment_gate`] (whether a PO may be released), [`samples`] (rounds and the reference
+//!   sample), [`packaging`] (packaging data, shipping marks, repeat orders), [`plan`] (Time &
+//!   Action plan, weekly production schedule, risk across orders), [`chains`] (the shipped
+//!   approval chains) and [`calendar`] (working days in office time).
 //! - [`aql`]: ISO 2859-1 single sampling, Tables 1 and 2-A.
 //! - [`protocol`]: the automerge-repo sync protocol v1.
 //! - [`common`]: time, money, lenient numbers, photos, sign-offs, limits.
@@ -22,13 +27,20 @@
 pub mod access;
 pub mod approval;
 pub mod aql;
+pub mod calendar;
+pub mod chains;
 pub mod common;
 pub mod inspection;
 pub mod ops;
 pub mod order;
+pub mod packaging;
+pub mod payment_gate;
+pub mod plan;
 pub mod protocol;
 pub mod purchase_order;
 pub mod record;
+pub mod review;
+pub mod samples;
 pub mod shipment;
 pub mod stock_count;
 pub mod summary;

@@ -14,17 +14,31 @@ use autosurgeon::{Hydrate, Reconcile};
 use serde::{Deserialize, Serialize};
 
 use crate::common::{
-    COLLECTION_ITEMS_MAX, EditContext, Int, Money, Problem, SHORT_TEXT_BYTES_MAX, TEXT_BYTES_MAX,
-    Username, check_required, check_text, string_enum,
+    COLLECTION_ITEMS_MAX, EditContext, Int, Money, Problem, SHORT_TEXT_BYTES_MAX, SignOff,
+    TEXT_BYTES_MAX, Username, check_required, check_text, string_enum,
 };
 use crate::record::{
     Record, RecordError, RecordType, insert_item, item_map, problems_to_result, put_value,
 };
 
 /// The top-level collections of an order (production side).
-pub const ORDER_COLLECTIONS: &[&str] = &["lines", "milestones", "samples", "notes", "activity"];
+pub const ORDER_COLLECTIONS: &[&str] = &[
+    "lines",
+    "milestones",
+    "samples",
+    "notes",
+    "activity",
+    "handover_items",
+    "handover_decisions",
+    "packaging",
+    "week_planned",
+    "week_actual",
+];
 /// The top-level collections of an order's commercial side.
-pub const COMMERCIAL_COLLECTIONS: &[&str] = &["prices", "costs"];
+pub const COMMERCIAL_COLLECTIONS: &[&str] = &["prices", "costs", "review", "cost_sheet_signers"];
+
+/// The most pieces one week of a production schedule may plan or report.
+pub const WEEK_QTY_MAX: i64 = 10_000_000;
 
 /// The most entries the activity log of one order may hold.
 pub const ACTIVITY_ENTRIES_MAX: usize = 100_000;
@@ -101,6 +115,43 @@ pub struct Milestone {
         hydrate = "crate::common::text_or_string"
     )]
     pub late_reason: String,
+    /// The template step it was planned from (e.g. `pp_approved`), empty for a free one.
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
+    pub code: String,
+    /// Lead time in calendar days from this milestone to the next one of the plan.
+    #[autosurgeon(missing = "Default::default")]
+    pub lead_days: Int,
+    /// The coded reason it is late (for the per-factory statistics), with `late_reason`
+    /// in words.
+    #[autosurgeon(missing = "Default::default")]
+    pub late_code: LateCode,
+}
+
+string_enum! {
+    /// Coded reasons a milestone is late, so lateness can be counted per factory and cause.
+    pub enum LateCode (None) {
+        /// Not late, or no code given.
+        None = "",
+        /// Fabric, trims or accessories arrived late (物料延误).
+        MaterialLate = "material_late",
+        /// A sample was rejected and had to be remade.
+        SampleRejected = "sample_rejected",
+        /// The customer answered late (comments, approvals, artwork, shipping marks).
+        CustomerLate = "customer_late",
+        /// The factory lacked capacity or changed its schedule (排产).
+        FactoryCapacity = "factory_capacity",
+        /// A quality problem needed rework.
+        QualityIssue = "quality_issue",
+        /// The payment gate (L/C, deposit) held the PO back.
+        PaymentLate = "payment_late",
+        /// Shipping space or customs.
+        Logistics = "logistics",
+        /// Something else (say what in `late_reason`).
+        Other = "other",
+    }
 }
 
 /// A comment on a sample round, kept with the round it belongs to.
@@ -141,6 +192,193 @@ pub struct Sample {
     /// Customer comments, keyed by a unique id.
     #[autosurgeon(missing = "Default::default")]
     pub comments: BTreeMap<String, SampleComment>,
+    /// Where the pieces of this sample went, keyed by holder (`customer`, `own_file`,
+    /// `factory`): a PP sample is made in three (客一件, 自存一件给QC查货, 工厂一件).
+    #[autosurgeon(missing = "Default::default")]
+    pub pieces: BTreeMap<String, SamplePiece>,
+    /// When the customer's decision was recorded, ms (0 = none yet).
+    #[autosurgeon(missing = "Default::default")]
+    pub decided_ms: Int,
+    /// Who recorded the decision.
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
+    pub decided_by: Username,
+    /// The customer's signer (签名盖章) on an approved PP or signed sample.
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
+    pub signed_by: String,
+}
+
+string_enum! {
+    /// Who holds one piece of a sample.
+    pub enum PieceHolder (OwnFile) {
+        /// Sent to the customer for approval.
+        Customer = "customer",
+        /// Kept in our own file; QC takes it to inspect against.
+        OwnFile = "own_file",
+        /// Given to the factory to produce against.
+        Factory = "factory",
+    }
+}
+
+/// One piece of a sample and where it is.
+#[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile, Serialize, Deserialize)]
+pub struct SamplePiece {
+    /// Who holds it.
+    #[autosurgeon(missing = "Default::default")]
+    pub holder: PieceHolder,
+    /// When it was handed over or sent, ms (0 = not yet).
+    #[autosurgeon(missing = "Default::default")]
+    pub sent_ms: Int,
+}
+
+string_enum! {
+    /// What an item handed over from sales to the merchandiser is (合同评审及移交 1.3).
+    pub enum HandoverKind (File) {
+        /// A document: the contract, specs, the customer's mails (文件).
+        File = "file",
+        /// A fabric or colour swatch mounted on paper with notes (布样/色样).
+        Sample = "sample",
+        /// A trim or accessory (辅料).
+        Accessory = "accessory",
+        /// A picture, printed and saved (图片).
+        Picture = "picture",
+        /// A detail negotiated with the customer, written on the tracking sheet.
+        Comment = "comment",
+    }
+}
+
+/// One item of the handover checklist. Every item is marked with the contract no.
+#[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile, Serialize, Deserialize)]
+pub struct HandoverItem {
+    /// What it is.
+    #[autosurgeon(missing = "Default::default")]
+    pub kind: HandoverKind,
+    /// What it says or shows; for samples, the details to watch (注明需注意的细节).
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
+    pub description: String,
+    /// The contract no. the item is marked with (注明外销合同号).
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
+    pub contract_no: String,
+    /// A photo or scan of it (SHA-256 of a blob), required for pictures.
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
+    pub photo_sha256: String,
+    /// Who added it.
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
+    pub by: Username,
+    /// When, ms.
+    #[autosurgeon(missing = "Default::default")]
+    pub at_ms: Int,
+}
+
+/// The merchandiser's answer to a handover: accepted, or refused with what is missing.
+#[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile, Serialize, Deserialize)]
+pub struct HandoverDecision {
+    /// Accepted (true) or refused (false).
+    #[autosurgeon(missing = "Default::default")]
+    pub accepted: bool,
+    /// What is missing or unclear (required to refuse).
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
+    pub missing: String,
+    /// Who decided.
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
+    pub by: Username,
+    /// When, ms.
+    #[autosurgeon(missing = "Default::default")]
+    pub at_ms: Int,
+}
+
+string_enum! {
+    /// A piece of packaging data confirmed with the customer (包装资料).
+    pub enum PackagingKind (Other) {
+        /// 彩盒: colour box.
+        ColourBox = "colour_box",
+        /// 彩卡: colour card / header card.
+        Card = "card",
+        /// 彩标 / 标签: label.
+        Label = "label",
+        /// 吊牌: hang tag.
+        HangTag = "hang_tag",
+        /// 贴纸: sticker.
+        Sticker = "sticker",
+        /// 唛头: shipping mark on the export carton.
+        ShippingMark = "shipping_mark",
+        /// Anything else.
+        Other = "other",
+    }
+}
+
+/// One piece of packaging artwork, drafted, sent to the customer and confirmed. Its state
+/// is derived from the times (see [`crate::packaging::status`]).
+#[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile, Serialize, Deserialize)]
+pub struct PackagingItem {
+    /// What it is.
+    #[autosurgeon(missing = "Default::default")]
+    pub kind: PackagingKind,
+    /// Its content: size, text, colours, die-line (刀模) notes.
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
+    pub description: String,
+    /// When drafted, ms.
+    #[autosurgeon(missing = "Default::default")]
+    pub drafted_ms: Int,
+    /// Who drafted it.
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
+    pub drafted_by: Username,
+    /// When last sent to the customer (as JPG or printed proof), ms (0 = not sent).
+    #[autosurgeon(missing = "Default::default")]
+    pub sent_ms: Int,
+    /// When the customer confirmed it, ms (0 = not confirmed).
+    #[autosurgeon(missing = "Default::default")]
+    pub confirmed_ms: Int,
+    /// When the customer last asked for changes, ms (0 = never).
+    #[autosurgeon(missing = "Default::default")]
+    pub rejected_ms: Int,
+    /// The customer's last comment.
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
+    pub customer_comment: String,
+    /// The artwork (SHA-256 of a blob), if any.
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
+    pub artwork_sha256: String,
+    /// The order no. it was copied from on a repeat order (翻单), if any.
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
+    pub copied_from: String,
 }
 
 /// An entry of the append-only activity log / a note.
@@ -251,6 +489,23 @@ pub struct Order {
     /// Activity log keyed by id (append-only).
     #[autosurgeon(missing = "Default::default")]
     pub activity: BTreeMap<String, LogEntry>,
+    /// The handover checklist from sales, keyed by id.
+    #[autosurgeon(missing = "Default::default")]
+    pub handover_items: BTreeMap<String, HandoverItem>,
+    /// The merchandiser's answers to the handover, keyed by id; the latest counts.
+    #[autosurgeon(missing = "Default::default")]
+    pub handover_decisions: BTreeMap<String, HandoverDecision>,
+    /// Packaging data and shipping marks, keyed by id.
+    #[autosurgeon(missing = "Default::default")]
+    pub packaging: BTreeMap<String, PackagingItem>,
+    /// The factory's weekly production schedule (生产计划排程): pieces planned per week,
+    /// keyed by the week's Monday (`YYYY-MM-DD`). Planned and actual live in two maps so a
+    /// plan update and an output report made at once on two devices both survive.
+    #[autosurgeon(missing = "Default::default")]
+    pub week_planned: BTreeMap<String, Int>,
+    /// Pieces actually finished per week, keyed like `week_planned`.
+    #[autosurgeon(missing = "Default::default")]
+    pub week_actual: BTreeMap<String, Int>,
 }
 
 /// What a new order starts with.
@@ -402,6 +657,99 @@ pub enum OrderOp {
         /// Why late, if late.
         #[serde(default)]
         late_reason: String,
+        /// The coded reason, if late.
+        #[serde(default)]
+        late_code: LateCode,
+    },
+    /// Moves a milestone's planned date (a re-plan agreed with the customer or factory).
+    ReplanMilestone {
+        /// The milestone.
+        id: String,
+        /// The new planned date, ms.
+        planned_ms: i64,
+    },
+    /// Plans the default Time & Action milestones backwards from the delivery date
+    /// ([`crate::plan::DEFAULT_TEMPLATE`]); milestones already planned are kept.
+    PlanBackwards {
+        /// Owner per template role (`merchandiser`, `sales`, `factory`, `qc`, …); the order's
+        /// merchandiser and sales fill in when missing.
+        #[serde(default)]
+        owners: BTreeMap<String, String>,
+    },
+    /// Sets the pieces the factory plans to finish in a week (its weekly schedule update).
+    SetWeekPlanned {
+        /// Any time in the week, ms.
+        week_ms: i64,
+        /// Pieces.
+        qty: i64,
+    },
+    /// Records the pieces actually finished in a week.
+    SetWeekActual {
+        /// Any time in the week, ms.
+        week_ms: i64,
+        /// Pieces.
+        qty: i64,
+    },
+    /// Adds an item to the handover checklist (sales, 合同移交).
+    AddHandoverItem {
+        /// A new unique id.
+        id: String,
+        /// What it is.
+        kind: HandoverKind,
+        /// What it is or says.
+        #[serde(default)]
+        description: String,
+        /// The contract no. it is marked with.
+        #[serde(default)]
+        contract_no: String,
+        /// A photo or scan (SHA-256), required for pictures.
+        #[serde(default)]
+        photo_sha256: String,
+    },
+    /// Takes back a handover item (handed over by mistake or to be replaced).
+    RemoveHandoverItem {
+        /// The item.
+        id: String,
+    },
+    /// The merchandiser accepts the handover; refused while the checklist has problems.
+    AcceptHandover {
+        /// A new unique id for the decision.
+        id: String,
+    },
+    /// The merchandiser refuses an incomplete handover, saying what is missing.
+    RefuseHandover {
+        /// A new unique id for the decision.
+        id: String,
+        /// What is missing or unclear.
+        missing: String,
+    },
+    /// Drafts a piece of packaging data or a shipping mark.
+    AddPackaging {
+        /// A new unique id.
+        id: String,
+        /// The item (times and the customer's answer are filled in by later operations).
+        item: PackagingItem,
+    },
+    /// Records a packaging item sent to the customer for confirmation.
+    SendPackaging {
+        /// The item.
+        id: String,
+        /// When sent, ms.
+        sent_ms: i64,
+    },
+    /// Records the customer's confirmation of what was sent.
+    ConfirmPackaging {
+        /// The item.
+        id: String,
+        /// When confirmed, ms.
+        confirmed_ms: i64,
+    },
+    /// Records the customer's request for changes to what was sent.
+    RejectPackaging {
+        /// The item.
+        id: String,
+        /// The customer's comment.
+        comment: String,
     },
     /// Records a sample sent.
     AddSample {
@@ -427,6 +775,9 @@ pub enum OrderOp {
         sample: String,
         /// Approved or not.
         approved: bool,
+        /// The customer's signer (签名盖章); required to approve a PP or signed sample.
+        #[serde(default)]
+        signed_by: String,
     },
     /// Adds a note.
     AddNote {
@@ -507,21 +858,237 @@ fn apply_to_doc(
             id,
             actual_ms,
             late_reason,
+            late_code,
         } => {
             let obj = item_map(doc, "milestones", id)?;
+            let current: Milestone = read_item(doc, "milestones", id)?;
             let mut problems = Vec::new();
             check_text(&mut problems, "late_reason", late_reason, TEXT_BYTES_MAX);
+            if *actual_ms <= 0 {
+                problems.push(Problem::new("actual_ms", "must be a date"));
+            }
+            let late = current.planned_ms.0 > 0
+                && crate::calendar::local_day(*actual_ms)
+                    > crate::calendar::local_day(current.planned_ms.0);
+            if late && *late_code == LateCode::None {
+                problems.push(Problem::new(
+                    "late_code",
+                    "is required: the milestone is done after its planned date",
+                ));
+            }
+            if *late_code == LateCode::Other {
+                check_required(&mut problems, "late_reason", late_reason);
+            }
             problems_to_result(problems)?;
             put_value(doc, &obj, "actual_ms", Int(*actual_ms))?;
             put_value(doc, &obj, "late_reason", late_reason.as_str())?;
+            put_value(doc, &obj, "late_code", late_code)?;
             Ok(format!("milestone {id} done"))
         }
+        OrderOp::ReplanMilestone { id, planned_ms } => {
+            if *planned_ms <= 0 {
+                return Err(RecordError::invalid("planned_ms", "must be a date"));
+            }
+            let obj = item_map(doc, "milestones", id)?;
+            put_value(doc, &obj, "planned_ms", Int(*planned_ms))?;
+            Ok(format!("milestone {id} re-planned to {planned_ms}"))
+        }
+        OrderOp::PlanBackwards { owners } => {
+            let order: Order = autosurgeon::hydrate(doc)?;
+            let planned =
+                crate::plan::plan_backwards(&order, crate::plan::DEFAULT_TEMPLATE, owners)
+                    .map_err(|p| RecordError::Invalid(vec![p]))?;
+            let mut added = 0;
+            for (id, m) in planned.into_iter() {
+                if !order.milestones.contains_key(&id) {
+                    insert_item(doc, &ROOT, "milestones", &id, &m, COLLECTION_ITEMS_MAX)?;
+                    added += 1;
+                }
+            }
+            Ok(format!(
+                "{added} milestones planned back from the delivery date"
+            ))
+        }
+        OrderOp::SetWeekPlanned { week_ms, qty } | OrderOp::SetWeekActual { week_ms, qty } => {
+            if !(0..=WEEK_QTY_MAX).contains(qty) {
+                return Err(RecordError::invalid(
+                    "qty",
+                    format!("must be from 0 to {WEEK_QTY_MAX}"),
+                ));
+            }
+            let (key, what) = match op {
+                OrderOp::SetWeekPlanned { .. } => ("week_planned", "planned"),
+                _ => ("week_actual", "finished"),
+            };
+            let week = crate::calendar::week_key(*week_ms);
+            let map = crate::record::ensure_map(doc, &ROOT, key)?;
+            put_value(doc, &map, &week, Int(*qty))?;
+            Ok(format!("week of {week}: {qty} pieces {what}"))
+        }
+        OrderOp::AddHandoverItem {
+            id,
+            kind,
+            description,
+            contract_no,
+            photo_sha256,
+        } => {
+            let mut problems = Vec::new();
+            check_text(&mut problems, "description", description, TEXT_BYTES_MAX);
+            check_text(
+                &mut problems,
+                "contract_no",
+                contract_no,
+                SHORT_TEXT_BYTES_MAX,
+            );
+            if !photo_sha256.is_empty() && !crate::common::is_sha256_hex(photo_sha256) {
+                problems.push(Problem::new("photo_sha256", "must be a SHA-256 in hex"));
+            }
+            problems_to_result(problems)?;
+            let item = HandoverItem {
+                kind: *kind,
+                description: description.clone(),
+                contract_no: contract_no.clone(),
+                photo_sha256: photo_sha256.clone(),
+                by: ctx.user.clone(),
+                at_ms: Int(ctx.now_ms),
+            };
+            insert_item(
+                doc,
+                &ROOT,
+                "handover_items",
+                id,
+                &item,
+                COLLECTION_ITEMS_MAX,
+            )?;
+            Ok(format!("{kind} handed over"))
+        }
+        OrderOp::RemoveHandoverItem { id } => {
+            item_map(doc, "handover_items", id)?;
+            let items = crate::record::ensure_map(doc, &ROOT, "handover_items")?;
+            automerge::transaction::Transactable::delete(doc, &items, id.as_str())?;
+            Ok(format!("handover item {id} taken back"))
+        }
+        OrderOp::AcceptHandover { id } | OrderOp::RefuseHandover { id, .. } => {
+            let order: Order = autosurgeon::hydrate(doc)?;
+            let (accepted, missing) = match op {
+                OrderOp::RefuseHandover { missing, .. } => (false, missing.clone()),
+                _ => (true, String::new()),
+            };
+            let mut problems = Vec::new();
+            if accepted {
+                for p in crate::review::handover_problems(&order) {
+                    problems.push(p);
+                }
+            } else {
+                check_required(&mut problems, "missing", &missing);
+                check_text(&mut problems, "missing", &missing, TEXT_BYTES_MAX);
+            }
+            problems_to_result(problems)?;
+            let d = HandoverDecision {
+                accepted,
+                missing,
+                by: ctx.user.clone(),
+                at_ms: Int(ctx.now_ms),
+            };
+            insert_item(
+                doc,
+                &ROOT,
+                "handover_decisions",
+                id,
+                &d,
+                COLLECTION_ITEMS_MAX,
+            )?;
+            Ok(if accepted {
+                "handover accepted".into()
+            } else {
+                "handover refused".into()
+            })
+        }
+        OrderOp::AddPackaging { id, item } => {
+            let mut problems = Vec::new();
+            check_text(
+                &mut problems,
+                "description",
+                &item.description,
+                TEXT_BYTES_MAX,
+            );
+            check_text(
+                &mut problems,
+                "copied_from",
+                &item.copied_from,
+                SHORT_TEXT_BYTES_MAX,
+            );
+            if !item.artwork_sha256.is_empty()
+                && !crate::common::is_sha256_hex(&item.artwork_sha256)
+            {
+                problems.push(Problem::new("artwork_sha256", "must be a SHA-256 in hex"));
+            }
+            problems_to_result(problems)?;
+            let fresh = PackagingItem {
+                kind: item.kind,
+                description: item.description.clone(),
+                drafted_ms: Int(ctx.now_ms),
+                drafted_by: ctx.user.clone(),
+                artwork_sha256: item.artwork_sha256.clone(),
+                copied_from: item.copied_from.clone(),
+                ..PackagingItem::default()
+            };
+            insert_item(doc, &ROOT, "packaging", id, &fresh, COLLECTION_ITEMS_MAX)?;
+            Ok(format!("{} drafted", item.kind))
+        }
+        OrderOp::SendPackaging { id, sent_ms } => {
+            if *sent_ms <= 0 {
+                return Err(RecordError::invalid("sent_ms", "must be a date"));
+            }
+            let obj = item_map(doc, "packaging", id)?;
+            put_value(doc, &obj, "sent_ms", Int(*sent_ms))?;
+            Ok(format!("packaging {id} sent to the customer"))
+        }
+        OrderOp::ConfirmPackaging { id, confirmed_ms } => {
+            let item: PackagingItem = read_item(doc, "packaging", id)?;
+            let obj = item_map(doc, "packaging", id)?;
+            if item.sent_ms.0 <= 0 {
+                return Err(RecordError::NotAllowed(format!(
+                    "packaging {id} was never sent to the customer; the customer confirms what was sent"
+                )));
+            }
+            if *confirmed_ms <= 0 {
+                return Err(RecordError::invalid("confirmed_ms", "must be a date"));
+            }
+            put_value(doc, &obj, "confirmed_ms", Int(*confirmed_ms))?;
+            Ok(format!("packaging {id} confirmed by the customer"))
+        }
+        OrderOp::RejectPackaging { id, comment } => {
+            let item: PackagingItem = read_item(doc, "packaging", id)?;
+            let obj = item_map(doc, "packaging", id)?;
+            let mut problems = Vec::new();
+            check_required(&mut problems, "comment", comment);
+            check_text(&mut problems, "comment", comment, TEXT_BYTES_MAX);
+            if item.sent_ms.0 <= 0 {
+                problems.push(Problem::new("id", "was never sent to the customer"));
+            }
+            problems_to_result(problems)?;
+            put_value(doc, &obj, "rejected_ms", Int(ctx.now_ms))?;
+            put_value(doc, &obj, "customer_comment", comment.as_str())?;
+            Ok(format!("packaging {id}: customer asks for changes"))
+        }
         OrderOp::AddSample { id, round, sent_ms } => {
-            let sample = Sample {
+            let mut sample = Sample {
                 round: *round,
                 sent_ms: Int(*sent_ms),
                 ..Sample::default()
             };
+            if *round == SampleRound::PreProduction {
+                for holder in PieceHolder::ALL {
+                    sample.pieces.insert(
+                        holder.as_str().to_string(),
+                        SamplePiece {
+                            holder: *holder,
+                            sent_ms: Int(*sent_ms),
+                        },
+                    );
+                }
+            }
             insert_item(doc, &ROOT, "samples", id, &sample, COLLECTION_ITEMS_MAX)?;
             Ok(format!("{round} sample sent"))
         }
@@ -539,10 +1106,37 @@ fn apply_to_doc(
             insert_item(doc, &obj, "comments", id, &c, COLLECTION_ITEMS_MAX)?;
             Ok(format!("comment on sample {sample}"))
         }
-        OrderOp::DecideSample { sample, approved } => {
+        OrderOp::DecideSample {
+            sample,
+            approved,
+            signed_by,
+        } => {
+            let current: Sample = read_item(doc, "samples", sample)?;
             let obj = item_map(doc, "samples", sample)?;
+            let mut problems = Vec::new();
+            if current.sent_ms.0 <= 0 {
+                problems.push(Problem::new(
+                    "sample",
+                    "was never sent; the customer decides on a sample they received",
+                ));
+            }
+            check_text(&mut problems, "signed_by", signed_by, SHORT_TEXT_BYTES_MAX);
+            if *approved
+                && matches!(
+                    current.round,
+                    SampleRound::PreProduction | SampleRound::Signed
+                )
+            {
+                check_required(&mut problems, "signed_by", signed_by);
+            }
+            problems_to_result(problems)?;
             let result = if *approved { "approved" } else { "rejected" };
             put_value(doc, &obj, "result", result)?;
+            put_value(doc, &obj, "decided_ms", Int(ctx.now_ms))?;
+            put_value(doc, &obj, "decided_by", ctx.user.as_str())?;
+            if !signed_by.is_empty() {
+                put_value(doc, &obj, "signed_by", signed_by.as_str())?;
+            }
             Ok(format!("sample {sample} {result}"))
         }
         OrderOp::AddNote { id, text } => {
@@ -559,6 +1153,14 @@ fn apply_to_doc(
             Ok("note added".into())
         }
     }
+}
+
+/// Reads the item `id` of the root collection `collection`, which must exist.
+fn read_item<T: Hydrate>(doc: &AutoCommit, collection: &str, id: &str) -> Result<T, RecordError> {
+    item_map(doc, collection, id)?;
+    let parent = crate::record::get_map(doc, &ROOT, collection)
+        .ok_or_else(|| RecordError::invalid(collection, "does not exist"))?;
+    Ok(autosurgeon::hydrate_prop(doc, &parent, id)?)
 }
 
 string_enum! {
@@ -649,7 +1251,82 @@ pub struct OrderCommercial {
     /// Deposit percentage for deposit terms.
     #[autosurgeon(missing = "Default::default")]
     pub deposit_pct: Int,
+    /// The L/C number as received (L/C terms).
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
+    pub lc_no: String,
+    /// When the L/C was received, ms (0 = not received).
+    #[autosurgeon(missing = "Default::default")]
+    pub lc_received_ms: Int,
+    /// Who recorded it received.
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
+    pub lc_received_by: Username,
+    /// When the L/C was checked against the order, ms (0 = not checked).
+    #[autosurgeon(missing = "Default::default")]
+    pub lc_checked_ms: Int,
+    /// Who checked it.
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
+    pub lc_checked_by: Username,
+    /// The L/C number that was checked: a check of an earlier L/C (before an amendment)
+    /// does not count for the one received since.
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
+    pub lc_checked_no: String,
+    /// Whether the L/C matches the order (审核与L/C要求是否相符).
+    #[autosurgeon(missing = "Default::default")]
+    pub lc_matches: bool,
+    /// What does not match, when it does not.
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
+    pub lc_discrepancies: String,
+    /// When finance confirmed the deposit in the account (定金入帐), ms (0 = not confirmed).
+    #[autosurgeon(missing = "Default::default")]
+    pub deposit_confirmed_ms: Int,
+    /// The finance user who confirmed it (signs the tracking sheet).
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
+    pub deposit_confirmed_by: Username,
+    /// The deposit received.
+    #[autosurgeon(missing = "Default::default")]
+    pub deposit_amount: Money,
+    /// Contract review sign-offs (合同评审), keyed `price_check`, `tracking_sheet` and
+    /// `cost_sheet:<department>` (the general manager signs as `cost_sheet:general_manager`).
+    #[autosurgeon(missing = "Default::default")]
+    pub review: BTreeMap<String, SignOff>,
+    /// The departments whose heads must sign the cost sheet (the general manager always
+    /// must), keyed by department.
+    #[autosurgeon(missing = "Default::default")]
+    pub cost_sheet_signers: BTreeMap<String, bool>,
 }
+
+string_enum! {
+    /// A sign-off of the contract review (合同评审).
+    pub enum ReviewStep (PriceCheck) {
+        /// The product control manager checked the price (产品控制中心经理确认价格).
+        PriceCheck = "price_check",
+        /// The order tracking sheet is filled and signed (订单跟踪表).
+        TrackingSheet = "tracking_sheet",
+        /// The cost sheet is signed by a department head or the general manager (成本核算表).
+        CostSheet = "cost_sheet",
+    }
+}
+
+/// The department name the general manager signs the cost sheet under.
+pub const GENERAL_MANAGER: &str = "general_manager";
 
 /// Creates the commercial side of an order.
 pub fn create_commercial(
@@ -700,6 +1377,43 @@ pub enum CommercialOp {
         #[serde(default)]
         deposit_pct: i64,
     },
+    /// Records the L/C as received (a new number records an amendment).
+    RecordLcReceived {
+        /// The L/C number.
+        lc_no: String,
+        /// When received, ms.
+        received_ms: i64,
+    },
+    /// Records the check of the received L/C against the order.
+    CheckLc {
+        /// Whether it matches the order.
+        matches: bool,
+        /// What does not match (required when it does not).
+        #[serde(default)]
+        discrepancies: String,
+    },
+    /// Finance confirms the deposit is in the account.
+    ConfirmDeposit {
+        /// The amount received.
+        amount: Money,
+        /// When it arrived, ms.
+        received_ms: i64,
+    },
+    /// Signs a step of the contract review.
+    SignReview {
+        /// Which sign-off.
+        step: ReviewStep,
+        /// For the cost sheet: the department signed for (`general_manager` for the GM).
+        #[serde(default)]
+        department: String,
+        /// Printed name.
+        name: String,
+    },
+    /// Adds a department whose head must sign the cost sheet.
+    RequireCostSheetSigner {
+        /// The department.
+        department: String,
+    },
 }
 
 fn check_money(problems: &mut Vec<Problem>, field: &str, m: &Money) {
@@ -748,6 +1462,109 @@ pub fn apply_commercial(
             }
             put_value(doc, &ROOT, "payment_term", term)?;
             put_value(doc, &ROOT, "deposit_pct", Int(*deposit_pct))
+        }
+        CommercialOp::RecordLcReceived { lc_no, received_ms } => {
+            let mut problems = Vec::new();
+            check_required(&mut problems, "lc_no", lc_no);
+            check_text(&mut problems, "lc_no", lc_no, SHORT_TEXT_BYTES_MAX);
+            if *received_ms <= 0 {
+                problems.push(Problem::new("received_ms", "must be a date"));
+            }
+            problems_to_result(problems)?;
+            put_value(doc, &ROOT, "lc_no", lc_no.as_str())?;
+            put_value(doc, &ROOT, "lc_received_ms", Int(*received_ms))?;
+            put_value(doc, &ROOT, "lc_received_by", ctx.user.as_str())
+        }
+        CommercialOp::CheckLc {
+            matches,
+            discrepancies,
+        } => {
+            let c: OrderCommercial = autosurgeon::hydrate(doc)?;
+            let mut problems = Vec::new();
+            if c.lc_received_ms.0 <= 0 || c.lc_no.is_empty() {
+                problems.push(Problem::new(
+                    "lc",
+                    "has not been recorded as received; record it before checking it",
+                ));
+            }
+            if !matches {
+                check_required(&mut problems, "discrepancies", discrepancies);
+            }
+            check_text(
+                &mut problems,
+                "discrepancies",
+                discrepancies,
+                TEXT_BYTES_MAX,
+            );
+            problems_to_result(problems)?;
+            put_value(doc, &ROOT, "lc_checked_ms", Int(ctx.now_ms))?;
+            put_value(doc, &ROOT, "lc_checked_by", ctx.user.as_str())?;
+            put_value(doc, &ROOT, "lc_checked_no", c.lc_no.as_str())?;
+            put_value(doc, &ROOT, "lc_matches", *matches)?;
+            put_value(doc, &ROOT, "lc_discrepancies", discrepancies.as_str())
+        }
+        CommercialOp::ConfirmDeposit {
+            amount,
+            received_ms,
+        } => {
+            let mut problems = Vec::new();
+            check_money(&mut problems, "amount", amount);
+            if amount.minor <= 0 {
+                problems.push(Problem::new("amount.minor", "must be more than zero"));
+            }
+            if *received_ms <= 0 {
+                problems.push(Problem::new("received_ms", "must be a date"));
+            }
+            problems_to_result(problems)?;
+            put_value(doc, &ROOT, "deposit_amount", amount)?;
+            put_value(doc, &ROOT, "deposit_confirmed_ms", Int(*received_ms))?;
+            put_value(doc, &ROOT, "deposit_confirmed_by", ctx.user.as_str())
+        }
+        CommercialOp::SignReview {
+            step,
+            department,
+            name,
+        } => {
+            let c: OrderCommercial = autosurgeon::hydrate(doc)?;
+            let mut problems = Vec::new();
+            check_required(&mut problems, "name", name);
+            check_text(&mut problems, "name", name, SHORT_TEXT_BYTES_MAX);
+            let key = match step {
+                ReviewStep::CostSheet => {
+                    check_required(&mut problems, "department", department);
+                    if !crate::common::is_valid_item_id(department) {
+                        problems.push(Problem::new("department", "is not a valid id"));
+                    }
+                    format!("cost_sheet:{department}")
+                }
+                other => other.as_str().to_string(),
+            };
+            if *step != ReviewStep::PriceCheck && !c.review.contains_key("price_check") {
+                problems.push(Problem::new(
+                    "step",
+                    "the product control manager checks the price first",
+                ));
+            }
+            problems_to_result(problems)?;
+            let review = crate::record::ensure_map(doc, &ROOT, "review")?;
+            put_value(
+                doc,
+                &review,
+                &key,
+                &SignOff {
+                    by: ctx.user.clone(),
+                    name: name.clone(),
+                    at_ms: Int(ctx.now_ms),
+                    signature_sha256: String::new(),
+                },
+            )
+        }
+        CommercialOp::RequireCostSheetSigner { department } => {
+            if !crate::common::is_valid_item_id(department) {
+                return Err(RecordError::invalid("department", "is not a valid id"));
+            }
+            let signers = crate::record::ensure_map(doc, &ROOT, "cost_sheet_signers")?;
+            put_value(doc, &signers, department, true)
         }
     })
 }

@@ -2,6 +2,17 @@
 //! (产品生产工艺单: construction, workmanship, carton packing) and the accessories list
 //! (辅料清单: labels, hang tags, stickers, their positions and pictures). QC inspects
 //! against these.
+//!
+//! The flow, from the seed ("跟单工作流程" 2.1): the merchandiser drafts the PO from the
+//! order ([`draft_from_order`]) with the process sheet and the accessories list (every PO
+//! carries both); sales checks it — returning it for correction until it is right — and
+//! signs; the general manager signs; then it is released to the factory. Content is frozen
+//! once sales has signed (a correction removes the signature).
+//!
+//! Release also needs the payment gate to be open ([`crate::payment_gate`]). The core's own
+//! release takes the gate as input ([`apply_with_gate`], [`crate::ops::apply_json_with_gate`]);
+//! the server's write check calls [`check_release`] on the PO before and after a change set
+//! with the gate it derived itself, so a client cannot release past a closed gate.
 
 use std::collections::BTreeMap;
 
@@ -19,7 +30,7 @@ use crate::record::{
 };
 
 /// The top-level collections of a purchase order.
-pub const COLLECTIONS: &[&str] = &["lines", "accessories", "signatures"];
+pub const COLLECTIONS: &[&str] = &["lines", "accessories", "signatures", "corrections"];
 
 /// The production process sheet (产品生产工艺单).
 #[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile, Serialize, Deserialize)]
@@ -166,6 +177,191 @@ pub struct PurchaseOrder {
     /// When released to the factory, ms (0 = not released).
     #[autosurgeon(missing = "Default::default")]
     pub released_ms: Int,
+    /// Sales' requests for correction, keyed by id (如合同有误，需返回跟单员修改).
+    #[autosurgeon(missing = "Default::default")]
+    pub corrections: BTreeMap<String, Correction>,
+}
+
+/// A request by sales to correct the PO before signing.
+#[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile, Serialize, Deserialize)]
+pub struct Correction {
+    /// What is wrong.
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
+    pub comment: String,
+    /// Who asked.
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
+    pub by: Username,
+    /// When, ms.
+    #[autosurgeon(missing = "Default::default")]
+    pub at_ms: Int,
+    /// When the merchandiser said it is corrected, ms (0 = open).
+    #[autosurgeon(missing = "Default::default")]
+    pub resolved_ms: Int,
+}
+
+crate::common::string_enum! {
+    /// Where a PO stands, derived from its signatures and release.
+    pub enum PoStatus (Draft) {
+        /// Being drafted or corrected by the merchandiser.
+        Draft = "draft",
+        /// Checked and signed by sales.
+        SignedBySales = "signed_by_sales",
+        /// Signed by the general manager too: ready to release once the gate is open.
+        SignedByGeneralManager = "signed_by_general_manager",
+        /// Released to the factory.
+        Released = "released",
+    }
+}
+
+/// The PO's status.
+pub fn status(po: &PurchaseOrder) -> PoStatus {
+    if po.released_ms.0 > 0 {
+        PoStatus::Released
+    } else if po.signatures.contains_key(GENERAL_MANAGER_SIGNATURE) {
+        PoStatus::SignedByGeneralManager
+    } else if po.signatures.contains_key(SALES_SIGNATURE) {
+        PoStatus::SignedBySales
+    } else {
+        PoStatus::Draft
+    }
+}
+
+/// The signature key of sales' check (在合同背面签名确认).
+pub const SALES_SIGNATURE: &str = "sales";
+/// The signature key of the general manager (签字盖章).
+pub const GENERAL_MANAGER_SIGNATURE: &str = "general_manager";
+
+/// Everything that stops the PO's release apart from the payment gate: signatures and the
+/// attachments every PO must carry.
+pub fn release_problems(po: &PurchaseOrder) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for (part, text) in [
+        ("construction", &po.process_sheet.construction),
+        ("workmanship", &po.process_sheet.workmanship),
+        ("carton_packing", &po.process_sheet.carton_packing),
+    ] {
+        if text.trim().is_empty() {
+            problems.push(Problem::new(
+                format!("process_sheet.{part}"),
+                "the production process sheet must say it (产品生产工艺单)",
+            ));
+        }
+    }
+    if po.accessories.is_empty() {
+        problems.push(Problem::new(
+            "accessories",
+            "every PO carries the accessories list (辅料清单)",
+        ));
+    }
+    for (id, a) in &po.accessories {
+        if a.position.trim().is_empty() {
+            problems.push(Problem::new(
+                format!("accessories.{id}.position"),
+                "must say where it goes",
+            ));
+        }
+        if a.pictures.is_empty() {
+            problems.push(Problem::new(
+                format!("accessories.{id}.pictures"),
+                "must be shown with a picture or drawing",
+            ));
+        }
+    }
+    for role in [SALES_SIGNATURE, GENERAL_MANAGER_SIGNATURE] {
+        if !po.signatures.contains_key(role) {
+            problems.push(Problem::new(
+                format!("signatures.{role}"),
+                "is required before release",
+            ));
+        }
+    }
+    problems
+}
+
+/// For the server's write check: refuses a change set that releases the PO (its release
+/// time goes from unset to set, or changes once set) while `gate` is closed. `before` is the
+/// PO as stored, `after` the PO with the change set applied, `gate` the gate the server
+/// derived from the order's commercial side and special approvals.
+pub fn check_release(
+    before: &PurchaseOrder,
+    after: &PurchaseOrder,
+    gate: &crate::payment_gate::Gate,
+) -> Result<(), Problem> {
+    if after.released_ms == before.released_ms || after.released_ms.0 <= 0 {
+        return Ok(());
+    }
+    if before.released_ms.0 > 0 {
+        return Err(Problem::new(
+            "released_ms",
+            "the PO was already released; its release cannot be changed",
+        ));
+    }
+    if !gate.is_open() {
+        let why = match gate {
+            crate::payment_gate::Gate::Blocked { message, .. } => message.as_str(),
+            _ => "",
+        };
+        return Err(Problem::new(
+            "released_ms",
+            format!("the payment gate is closed: {why}"),
+        ));
+    }
+    if let Some(p) = release_problems(after).into_iter().next() {
+        return Err(p);
+    }
+    Ok(())
+}
+
+/// A new PO drafted from the order: its numbers, factory, lines with their size breakdowns,
+/// and the ex-factory date `ex_factory_days_before` days before delivery. The process sheet
+/// and accessories are given by the merchandiser.
+pub fn draft_from_order(
+    order: &crate::order::Order,
+    order_id: &str,
+    po_no: &str,
+    ex_factory_days_before: i64,
+    process_sheet: ProcessSheet,
+    accessories: BTreeMap<String, Accessory>,
+) -> NewPurchaseOrder {
+    NewPurchaseOrder {
+        po_no: po_no.into(),
+        order_id: order_id.into(),
+        order_no: order.order_no.clone(),
+        style_no: order.style_no.clone(),
+        factory: order.factory.clone(),
+        ex_factory_ms: if order.delivery_ms.0 > 0 {
+            order.delivery_ms.0 - ex_factory_days_before * crate::calendar::DAY_MS
+        } else {
+            0
+        },
+        lines: order
+            .lines
+            .iter()
+            .map(|(id, l)| {
+                let sizes = if l.sizes.is_empty() {
+                    [("all".to_string(), Int(l.total()))].into_iter().collect()
+                } else {
+                    l.sizes.clone()
+                };
+                (
+                    id.clone(),
+                    PoLine {
+                        order_line: id.clone(),
+                        colour: l.colour.clone(),
+                        sizes,
+                    },
+                )
+            })
+            .collect(),
+        process_sheet,
+        accessories,
+    }
 }
 
 /// What a new PO starts with.
@@ -188,6 +384,8 @@ pub struct NewPurchaseOrder {
     pub lines: BTreeMap<String, PoLine>,
     /// Process sheet.
     pub process_sheet: ProcessSheet,
+    /// Accessories list, keyed by id.
+    pub accessories: BTreeMap<String, Accessory>,
 }
 
 /// Drafts a purchase order.
@@ -220,6 +418,21 @@ pub fn create(
     ] {
         check_text(&mut problems, f, v, TEXT_BYTES_MAX);
     }
+    if new.accessories.len() > COLLECTION_ITEMS_MAX {
+        problems.push(Problem::new(
+            "accessories",
+            format!("at most {COLLECTION_ITEMS_MAX}"),
+        ));
+    }
+    for (id, a) in &new.accessories {
+        if !crate::common::is_valid_item_id(id) {
+            problems.push(Problem::new(
+                format!("accessories.{id}"),
+                "is not a valid id",
+            ));
+        }
+        check_accessory(&mut problems, &format!("accessories.{id}"), a);
+    }
     problems_to_result(problems)?;
     let initial = PurchaseOrder {
         record_type: RecordType::PurchaseOrder,
@@ -231,6 +444,7 @@ pub fn create(
         ex_factory_ms: Int(new.ex_factory_ms),
         lines: new.lines.clone(),
         process_sheet: new.process_sheet.clone(),
+        accessories: new.accessories.clone(),
         ..PurchaseOrder::default()
     };
     Record::create(RecordType::PurchaseOrder, actor, ctx, &initial)
@@ -268,18 +482,77 @@ pub enum PurchaseOrderOp {
         /// Printed name.
         name: String,
     },
-    /// Records the release to the factory.
+    /// Records the release to the factory. Needs the payment gate: see [`apply_with_gate`].
     Release {
         /// When.
         released_ms: i64,
     },
+    /// Sales returns the PO to the merchandiser for correction (removes sales' signature).
+    ReturnForCorrection {
+        /// A new unique id.
+        id: String,
+        /// What is wrong.
+        comment: String,
+    },
+    /// The merchandiser reports a correction done.
+    ResolveCorrection {
+        /// The correction.
+        id: String,
+    },
 }
 
-/// Applies one edit of a purchase order. (The payment gate that decides whether `Release`
-/// is allowed is checked by the order workflow, which sees the commercial side.)
+fn check_accessory(problems: &mut Vec<Problem>, f: &str, accessory: &Accessory) {
+    check_required(problems, &format!("{f}.item"), &accessory.item);
+    check_text(
+        problems,
+        &format!("{f}.item"),
+        &accessory.item,
+        SHORT_TEXT_BYTES_MAX,
+    );
+    check_text(
+        problems,
+        &format!("{f}.description"),
+        &accessory.description,
+        TEXT_BYTES_MAX,
+    );
+    check_text(
+        problems,
+        &format!("{f}.position"),
+        &accessory.position,
+        SHORT_TEXT_BYTES_MAX,
+    );
+    if accessory.pictures.len() > crate::common::PHOTOS_PER_ITEM_MAX {
+        problems.push(Problem::new(
+            format!("{f}.pictures"),
+            format!("at most {}", crate::common::PHOTOS_PER_ITEM_MAX),
+        ));
+    }
+    for sha in accessory.pictures.keys() {
+        if !is_sha256_hex(sha) {
+            problems.push(Problem::new(
+                format!("{f}.pictures"),
+                "must be keyed by SHA-256 in hex",
+            ));
+        }
+    }
+}
+
+/// Applies one edit of a purchase order without a payment gate: `Release` is refused here
+/// (it needs the gate, which only the commercial side knows; see [`apply_with_gate`]).
 pub fn apply(
     record: &mut Record,
     op: &PurchaseOrderOp,
+    ctx: &EditContext,
+) -> Result<(), RecordError> {
+    apply_with_gate(record, op, None, ctx)
+}
+
+/// Applies one edit of a purchase order. `Release` is refused unless `gate` is given and
+/// open, the attachments are complete and sales and the general manager have signed.
+pub fn apply_with_gate(
+    record: &mut Record,
+    op: &PurchaseOrderOp,
+    gate: Option<&crate::payment_gate::Gate>,
     ctx: &EditContext,
 ) -> Result<(), RecordError> {
     record.expect_type(RecordType::PurchaseOrder)?;
@@ -287,6 +560,17 @@ pub fn apply(
     if po.released_ms.0 > 0 && !matches!(op, PurchaseOrderOp::AddAccessoryPicture { .. }) {
         return Err(RecordError::NotAllowed(
             "the PO is released to the factory; it can no longer be changed".into(),
+        ));
+    }
+    let content_edit = matches!(
+        op,
+        PurchaseOrderOp::SetProcess { .. }
+            | PurchaseOrderOp::AddAccessory { .. }
+            | PurchaseOrderOp::AddAccessoryPicture { .. }
+    );
+    if content_edit && po.signatures.contains_key(SALES_SIGNATURE) {
+        return Err(RecordError::NotAllowed(
+            "sales has signed the PO; it must be returned for correction before it changes".into(),
         ));
     }
     record.edit(ctx, "purchase order", |doc| match op {
@@ -308,20 +592,7 @@ pub fn apply(
         }
         PurchaseOrderOp::AddAccessory { id, accessory } => {
             let mut problems = Vec::new();
-            check_required(&mut problems, "item", &accessory.item);
-            check_text(&mut problems, "item", &accessory.item, SHORT_TEXT_BYTES_MAX);
-            check_text(
-                &mut problems,
-                "description",
-                &accessory.description,
-                TEXT_BYTES_MAX,
-            );
-            check_text(
-                &mut problems,
-                "position",
-                &accessory.position,
-                SHORT_TEXT_BYTES_MAX,
-            );
+            check_accessory(&mut problems, "accessory", accessory);
             problems_to_result(problems)?;
             insert_item(
                 doc,
@@ -354,6 +625,12 @@ pub fn apply(
                     "sales checks and signs before the general manager",
                 ));
             }
+            if role == SALES_SIGNATURE && po.corrections.values().any(|c| c.resolved_ms.0 <= 0) {
+                problems.push(Problem::new(
+                    "corrections",
+                    "a correction asked for is not done yet",
+                ));
+            }
             check_required(&mut problems, "name", name);
             problems_to_result(problems)?;
             let signatures = ensure_map(doc, &ROOT, "signatures")?;
@@ -370,17 +647,54 @@ pub fn apply(
             )
         }
         PurchaseOrderOp::Release { released_ms } => {
-            let mut problems = Vec::new();
-            for role in ["sales", "general_manager"] {
-                if !po.signatures.contains_key(role) {
-                    problems.push(Problem::new(
-                        format!("signatures.{role}"),
-                        "is required before release",
-                    ));
+            let mut problems = release_problems(&po);
+            match gate {
+                None => problems.push(Problem::new(
+                    "payment_gate",
+                    "release needs the payment gate of the order (apply_with_gate)",
+                )),
+                Some(g) if !g.is_open() => {
+                    let why = match g {
+                        crate::payment_gate::Gate::Blocked { message, .. } => message.clone(),
+                        _ => String::new(),
+                    };
+                    problems.push(Problem::new("payment_gate", format!("is closed: {why}")));
                 }
+                Some(_) => {}
+            }
+            if *released_ms <= 0 {
+                problems.push(Problem::new("released_ms", "must be a date"));
             }
             problems_to_result(problems)?;
             put_value(doc, &ROOT, "released_ms", Int(*released_ms))
+        }
+        PurchaseOrderOp::ReturnForCorrection { id, comment } => {
+            let mut problems = Vec::new();
+            check_required(&mut problems, "comment", comment);
+            check_text(&mut problems, "comment", comment, TEXT_BYTES_MAX);
+            if po.signatures.contains_key(GENERAL_MANAGER_SIGNATURE) {
+                problems.push(Problem::new(
+                    "signatures.general_manager",
+                    "the general manager has signed; it is past correction by sales",
+                ));
+            }
+            problems_to_result(problems)?;
+            let c = Correction {
+                comment: comment.clone(),
+                by: ctx.user.clone(),
+                at_ms: Int(ctx.now_ms),
+                resolved_ms: Int(0),
+            };
+            insert_item(doc, &ROOT, "corrections", id, &c, COLLECTION_ITEMS_MAX)?;
+            let signatures = ensure_map(doc, &ROOT, "signatures")?;
+            if automerge::ReadDoc::get(doc, &signatures, SALES_SIGNATURE)?.is_some() {
+                automerge::transaction::Transactable::delete(doc, &signatures, SALES_SIGNATURE)?;
+            }
+            Ok(())
+        }
+        PurchaseOrderOp::ResolveCorrection { id } => {
+            let obj = item_map(doc, "corrections", id)?;
+            put_value(doc, &obj, "resolved_ms", Int(ctx.now_ms))
         }
     })
 }
