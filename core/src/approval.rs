@@ -730,4 +730,222 @@ mod tests {
         assert_eq!(da, db);
         assert_eq!(da.status, ApprovalStatus::Rejected);
     }
+
+    fn quorum_request() -> Record {
+        let new = NewApproval {
+            kind: ApprovalKind::CustomerCredit,
+            subject: "Credit line for ACME".into(),
+            chain_steps: vec![
+                StepSpec {
+                    role: "committee".into(),
+                    approvals_needed: 2,
+                    ..StepSpec::default()
+                },
+                StepSpec {
+                    role: "general_manager".into(),
+                    ..StepSpec::default()
+                },
+            ],
+            ..NewApproval::default()
+        };
+        create(
+            &new,
+            actor_from_bytes(&[8; 16]),
+            &EditContext::new("sales1", 1),
+        )
+        .unwrap()
+    }
+
+    fn replica(r: &mut Record, actor: u8) -> Record {
+        Record::load(&r.save(), actor_from_bytes(&[actor; 16])).unwrap()
+    }
+
+    fn merged(a: &mut Record, b: &mut Record) -> ApprovalView {
+        a.merge(b).unwrap();
+        b.merge(a).unwrap();
+        let (va, vb) = (view(&a.read().unwrap(), 0), view(&b.read().unwrap(), 0));
+        assert_eq!(va, vb, "replicas agree");
+        va
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn two_offline_votes_merge_to_a_quorum() {
+        let mut a = quorum_request();
+        let mut b = replica(&mut a, 9);
+        let c = |u: &str| EditContext::new(u, 5);
+        decide(&mut a, "s1", true, "", &["committee"], &c("m1")).unwrap();
+        decide(&mut b, "s1", true, "", &["committee"], &c("m2")).unwrap();
+        // Alone, each replica still waits for a second vote.
+        assert_eq!(
+            view(&a.read().unwrap(), 0).current_step.as_deref(),
+            Some("s1")
+        );
+        let v = merged(&mut a, &mut b);
+        assert_eq!(
+            (v.status, v.current_step.as_deref()),
+            (ApprovalStatus::Pending, Some("s2"))
+        );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn a_rejection_of_an_earlier_step_voids_later_decisions_after_merge() {
+        let mut a = request();
+        let mut b = replica(&mut a, 9);
+        let c = |u: &str, at: i64| EditContext::new(u, at);
+        // On replica a the chain goes on to the end…
+        decide(&mut a, "s1", true, "", &["sales_manager"], &c("sm1", 2)).unwrap();
+        decide(&mut a, "s2", true, "", &["general_manager"], &c("gm", 3)).unwrap();
+        assert_eq!(derive(&a.read().unwrap()).status, ApprovalStatus::Approved);
+        // …while another sales manager, offline, rejected the first step.
+        decide(
+            &mut b,
+            "s1",
+            false,
+            "overdue account",
+            &["sales_manager"],
+            &c("sm2", 4),
+        )
+        .unwrap();
+        let v = merged(&mut a, &mut b);
+        assert_eq!(
+            (v.status, v.rejected_at.as_deref()),
+            (ApprovalStatus::Rejected, Some("s1"))
+        );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn one_user_deciding_on_two_devices_merges_to_one_decision() {
+        let mut a = request();
+        let mut b = replica(&mut a, 9);
+        decide(
+            &mut a,
+            "s1",
+            true,
+            "",
+            &["sales_manager"],
+            &EditContext::new("sm", 2),
+        )
+        .unwrap();
+        decide(
+            &mut b,
+            "s1",
+            false,
+            "changed my mind",
+            &["sales_manager"],
+            &EditContext::new("sm", 3),
+        )
+        .unwrap();
+        let v = merged(&mut a, &mut b);
+        let (ra, rb): (ApprovalRequest, ApprovalRequest) = (a.read().unwrap(), b.read().unwrap());
+        assert_eq!(ra.decisions.len(), 1, "one key per user and step");
+        assert_eq!(ra.decisions, rb.decisions, "the same value kept everywhere");
+        let kept = &ra.decisions["s1:sm"];
+        assert_eq!(
+            v.status,
+            if kept.approved {
+                ApprovalStatus::Pending
+            } else {
+                ApprovalStatus::Rejected
+            }
+        );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn an_escalated_decision_and_the_late_owners_decision_merge() {
+        // 2026-11-27 10:00 China time, a Friday; one working day to decide.
+        let fri = 1_795_744_800_000;
+        let new = NewApproval {
+            kind: ApprovalKind::ShippingRelease,
+            subject: "ship SO-1".into(),
+            chain_steps: vec![StepSpec {
+                role: "regional_manager".into(),
+                deadline_days: 1,
+                escalate_to: "business_director".into(),
+                ..StepSpec::default()
+            }],
+            ..NewApproval::default()
+        };
+        let mut a = create(
+            &new,
+            actor_from_bytes(&[8; 16]),
+            &EditContext::new("s", fri),
+        )
+        .unwrap();
+        let mut b = replica(&mut a, 9);
+        let tuesday = fri + 4 * crate::calendar::DAY_MS;
+        assert!(
+            view(&a.read().unwrap(), tuesday).overdue,
+            "Monday was the day"
+        );
+        decide(
+            &mut a,
+            "s1",
+            true,
+            "",
+            &["business_director"],
+            &EditContext::new("bd", tuesday),
+        )
+        .unwrap();
+        // The regional manager, offline, rejects late the same day.
+        decide(
+            &mut b,
+            "s1",
+            false,
+            "customer over limit",
+            &["regional_manager"],
+            &EditContext::new("rm", tuesday),
+        )
+        .unwrap();
+        assert_eq!(merged(&mut a, &mut b).status, ApprovalStatus::Rejected);
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn named_approvers_may_decide_without_the_role() {
+        let new = NewApproval {
+            kind: ApprovalKind::DocumentRequest,
+            subject: "test report".into(),
+            chain_steps: vec![StepSpec {
+                role: "regional_manager".into(),
+                approvers: vec!["deputy".into()],
+                ..StepSpec::default()
+            }],
+            ..NewApproval::default()
+        };
+        let mut r = create(&new, actor_from_bytes(&[8; 16]), &EditContext::new("s", 1)).unwrap();
+        assert!(decide(&mut r, "s1", true, "", &[], &EditContext::new("other", 2)).is_err());
+        decide(&mut r, "s1", true, "", &[], &EditContext::new("deputy", 2)).unwrap();
+        assert_eq!(derive(&r.read().unwrap()).status, ApprovalStatus::Approved);
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn chain_limits_are_enforced() {
+        let with = |f: &dyn Fn(&mut StepSpec), n: usize| {
+            let mut spec = StepSpec {
+                role: "r".into(),
+                ..StepSpec::default()
+            };
+            f(&mut spec);
+            let new = NewApproval {
+                subject: "x".into(),
+                chain_steps: vec![spec; n],
+                ..NewApproval::default()
+            };
+            create(&new, actor_from_bytes(&[8; 16]), &EditContext::new("s", 1)).is_ok()
+        };
+        assert!(with(&|_| {}, STEPS_MAX));
+        assert!(!with(&|_| {}, STEPS_MAX + 1));
+        assert!(!with(&|_| {}, 0));
+        assert!(with(&|s| s.approvals_needed = APPROVALS_NEEDED_MAX, 1));
+        assert!(!with(&|s| s.approvals_needed = APPROVALS_NEEDED_MAX + 1, 1));
+        let names = |n: usize| (0..n).map(|i| format!("u{i}")).collect::<Vec<_>>();
+        assert!(with(&|s| s.approvers = names(APPROVERS_PER_STEP_MAX), 1));
+        assert!(!with(
+            &|s| s.approvers = names(APPROVERS_PER_STEP_MAX + 1),
+            1
+        ));
+        let max_days = crate::calendar::WORKING_DAYS_MAX;
+        assert!(with(&|s| s.deadline_days = max_days, 1));
+        assert!(!with(&|s| s.deadline_days = max_days + 1, 1));
+        assert!(!with(&|s| s.deadline_days = -1, 1));
+    }
 }

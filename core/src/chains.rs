@@ -537,3 +537,372 @@ pub fn check_new(new: &NewApproval) -> Vec<Problem> {
     }
     problems
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::approval::{self, ApprovalRequest, ApprovalStatus};
+    use crate::calendar::{DAY_MS, day_start_ms, local_day, weekday};
+    use crate::common::EditContext;
+    use crate::record::{Record, actor_from_bytes};
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    /// 2026-11-27 10:00 China time, a Friday.
+    const FRI: i64 = 1_795_744_800_000;
+
+    fn open(new: &NewApproval) -> Record {
+        approval::create(
+            new,
+            actor_from_bytes(&[7; 16]),
+            &EditContext::new("asker", FRI),
+        )
+        .unwrap()
+    }
+
+    fn request(config: &ChainConfig) -> Record {
+        let mut new = new_request(config, "a request");
+        new.reason_code = match config.kind {
+            ApprovalKind::Return => "quality".into(),
+            ApprovalKind::CustomerQuestion => "delivery".into(),
+            _ => String::new(),
+        };
+        new.responsible_party = "carrier".into();
+        new.reason = "rush".into();
+        new.order_no = "SO-1".into();
+        open(&new)
+    }
+
+    fn roles_of(r: &Record) -> Vec<String> {
+        let req: ApprovalRequest = r.read().unwrap();
+        let mut steps: Vec<_> = req.steps.values().collect();
+        steps.sort_by_key(|s| s.order.0);
+        steps.iter().map(|s| s.role.clone()).collect()
+    }
+
+    fn decide(
+        r: &mut Record,
+        step: &str,
+        ok: bool,
+        who: &str,
+        role: &str,
+        at: i64,
+    ) -> Result<(), String> {
+        approval::decide(
+            r,
+            step,
+            ok,
+            if ok { "" } else { "no" },
+            &[role],
+            &EditContext::new(who, at),
+        )
+        .map_err(|e| e.to_string())
+    }
+
+    /// Walks a request through every step: at each, someone without the role is refused,
+    /// then as many holders as needed approve. Returns the request at the end.
+    fn walk(r: &mut Record) -> ApprovalRequest {
+        let mut at = FRI + 1;
+        loop {
+            let req: ApprovalRequest = r.read().unwrap();
+            let v = approval::view(&req, at);
+            let Some(step) = v.current_step.clone() else {
+                return req;
+            };
+            let s = &req.steps[&step];
+            assert!(
+                decide(r, &step, true, "stranger", "someone_else", at).is_err(),
+                "{} decided by a stranger",
+                s.label
+            );
+            for i in 0..s.needed() {
+                at += 1;
+                decide(r, &step, true, &format!("{}{i}", s.role), &s.role, at)
+                    .unwrap_or_else(|e| panic!("{}: {e}", s.label));
+            }
+        }
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn customer_credit_follows_the_seed() {
+        // 商务主管 资料录入 → 省区经理 复核 → 商务大区经理 初审 → 资信管理员 审核备案 →
+        // 资信委员会 核决 → 资信管理员 通告 → 商务主管执行
+        let mut r = request(&CUSTOMER_CREDIT);
+        assert_eq!(CUSTOMER_CREDIT.requester, BUSINESS_SUPERVISOR);
+        assert_eq!(
+            roles_of(&r),
+            [
+                PROVINCIAL_MANAGER,
+                REGIONAL_MANAGER,
+                CREDIT_ADMINISTRATOR,
+                CREDIT_COMMITTEE,
+                CREDIT_ADMINISTRATOR,
+                BUSINESS_SUPERVISOR
+            ]
+        );
+        let req = walk(&mut r);
+        assert_eq!(approval::derive(&req).status, ApprovalStatus::Approved);
+        assert_eq!(
+            req.decisions
+                .keys()
+                .filter(|k| k.starts_with("s4:"))
+                .count(),
+            CREDIT_COMMITTEE_QUORUM as usize,
+            "the committee decides with a quorum"
+        );
+        // The announcement cannot be "rejected": it is done or not yet.
+        let mut r = request(&CUSTOMER_CREDIT);
+        for (i, (step, role)) in [
+            ("s1", PROVINCIAL_MANAGER),
+            ("s2", REGIONAL_MANAGER),
+            ("s3", CREDIT_ADMINISTRATOR),
+        ]
+        .iter()
+        .enumerate()
+        {
+            decide(&mut r, step, true, role, role, FRI + 1 + i as i64).unwrap();
+        }
+        decide(&mut r, "s4", true, "m1", CREDIT_COMMITTEE, FRI + 10).unwrap();
+        let v = approval::view(&r.read().unwrap(), FRI + 11);
+        assert_eq!(
+            (v.current_step.as_deref(), v.approvals, v.approvals_needed),
+            (Some("s4"), 1, 2)
+        );
+        assert!(
+            decide(&mut r, "s4", true, "m1", CREDIT_COMMITTEE, FRI + 11).is_err(),
+            "one vote each"
+        );
+        decide(&mut r, "s4", true, "m2", CREDIT_COMMITTEE, FRI + 12).unwrap();
+        let err = decide(&mut r, "s5", false, "ca", CREDIT_ADMINISTRATOR, FRI + 13).unwrap_err();
+        assert!(err.contains("notify step is done, not rejected"), "{err}");
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn returns_follow_the_seed_and_slow_moving_goods_are_refused() {
+        // 商务代表 反映情况 → 商务主管 退货原因 → 检验部门 复核 → 发货员 填写退换货申请 →
+        // 商务大区及商务总监 审核 → 执行总裁 核决 → 发货员
+        let mut new = new_request(&RETURN, "return 20 cartons");
+        new.reason_code = RETURN_REASON_SLOW_MOVING.into();
+        let err = approval::create(
+            &new,
+            actor_from_bytes(&[1; 16]),
+            &EditContext::new("rep", 1),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("slow-moving"), "{err}");
+        new.reason_code = "no reason we know".into();
+        assert!(
+            approval::create(
+                &new,
+                actor_from_bytes(&[1; 16]),
+                &EditContext::new("rep", 1)
+            )
+            .is_err()
+        );
+        let mut r = request(&RETURN);
+        assert_eq!(RETURN.requester, SALES_REP);
+        assert_eq!(
+            roles_of(&r),
+            [
+                BUSINESS_SUPERVISOR,
+                INSPECTION,
+                SHIPPING_CLERK,
+                REGIONAL_MANAGER,
+                BUSINESS_DIRECTOR,
+                EXECUTIVE_PRESIDENT,
+                SHIPPING_CLERK
+            ]
+        );
+        assert_eq!(
+            approval::derive(&walk(&mut r)).status,
+            ApprovalStatus::Approved
+        );
+        // The executive president's "no" ends it.
+        let mut r = request(&RETURN);
+        for (i, role) in roles_of(&r).iter().take(5).enumerate() {
+            decide(
+                &mut r,
+                &format!("s{}", i + 1),
+                true,
+                role,
+                role,
+                FRI + 1 + i as i64,
+            )
+            .unwrap();
+        }
+        decide(&mut r, "s6", false, "ep", EXECUTIVE_PRESIDENT, FRI + 9).unwrap();
+        let v = approval::view(&r.read().unwrap(), FRI + 10);
+        assert_eq!(
+            (v.status, v.rejected_at.as_deref()),
+            (ApprovalStatus::Rejected, Some("s6"))
+        );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn invoices_are_signed_level_by_level_then_issued_by_finance() {
+        // 开票员将《开票申请单》逐级进行审核签字后，交予财务部开票员
+        let mut r = request(&INVOICE);
+        assert_eq!(INVOICE.requester, INVOICE_CLERK);
+        assert_eq!(
+            roles_of(&r),
+            [
+                BUSINESS_SUPERVISOR,
+                PROVINCIAL_MANAGER,
+                REGIONAL_MANAGER,
+                FINANCE_INVOICE_CLERK
+            ]
+        );
+        assert!(
+            decide(&mut r, "s2", true, "pm", PROVINCIAL_MANAGER, FRI + 1).is_err(),
+            "no level is skipped"
+        );
+        assert_eq!(
+            approval::derive(&walk(&mut r)).status,
+            ApprovalStatus::Approved
+        );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn shipping_release_diversion_and_document_requests_walk_their_chains() {
+        for (config, roles) in [
+            (&SHIPPING_RELEASE, vec![REGIONAL_MANAGER, SHIPPING_CLERK]),
+            (
+                &DIVERSION,
+                vec![REGIONAL_MANAGER, BUSINESS_DIRECTOR, BUSINESS_SUPERVISOR],
+            ),
+            (
+                &DOCUMENT_REQUEST,
+                vec![BUSINESS_SUPERVISOR, REGIONAL_MANAGER, DOCUMENT_KEEPER],
+            ),
+        ] {
+            assert!(config.assumed, "{} is marked as assumed", config.name);
+            let mut r = request(config);
+            assert_eq!(roles_of(&r), roles, "{}", config.name);
+            let req = walk(&mut r);
+            assert_eq!(approval::derive(&req).status, ApprovalStatus::Approved);
+            assert_eq!(req.chain, config.name);
+        }
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn damaged_packaging_needs_the_party_who_bears_the_cost() {
+        // 可以重新更换包装。所产生的费用由责任方承担
+        let mut new = new_request(&DAMAGED_PACKAGING, "20 outer cartons crushed");
+        let err = approval::create(
+            &new,
+            actor_from_bytes(&[1; 16]),
+            &EditContext::new("rep", 1),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("responsible_party"), "{err}");
+        new.responsible_party = "carrier".into();
+        let mut r = approval::create(
+            &new,
+            actor_from_bytes(&[1; 16]),
+            &EditContext::new("rep", 1),
+        )
+        .unwrap();
+        assert_eq!(
+            roles_of(&r),
+            [
+                BUSINESS_SUPERVISOR,
+                INSPECTION,
+                REGIONAL_MANAGER,
+                SHIPPING_CLERK
+            ]
+        );
+        let req = walk(&mut r);
+        assert_eq!(
+            (
+                approval::derive(&req).status,
+                req.responsible_party.as_str()
+            ),
+            (ApprovalStatus::Approved, "carrier")
+        );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn a_customer_question_is_answered_within_3_working_days_or_escalates() {
+        // 若在权限外需立即汇报省区经理，并在不超过3个工作日内给予客户答复
+        let mut new = new_request(&CUSTOMER_QUESTION, "customer asks for 2 weeks more");
+        assert!(
+            approval::create(
+                &new,
+                actor_from_bytes(&[1; 16]),
+                &EditContext::new("sup", FRI)
+            )
+            .is_err(),
+            "topic required"
+        );
+        new.reason_code = "delivery".into();
+        let mut r = open(&new);
+        let req: ApprovalRequest = r.read().unwrap();
+        // Asked on Friday: due by the end of Wednesday.
+        let v = approval::view(&req, FRI + 1);
+        let wed = local_day(FRI) + 5;
+        assert_eq!(weekday(wed), 2);
+        assert_eq!(v.deadline_ms, Some(day_start_ms(wed + 1)));
+        assert!(!v.overdue);
+        let last_moment = day_start_ms(wed + 1) - 1;
+        assert!(!approval::view(&req, last_moment).overdue);
+        // The regional manager may not answer before the deadline…
+        assert!(decide(&mut r, "s1", true, "rm", REGIONAL_MANAGER, last_moment).is_err());
+        // …but may once it has passed: the step escalates.
+        let thursday = day_start_ms(wed + 1) + DAY_MS / 3;
+        let v = approval::view(&req, thursday);
+        assert!(v.overdue);
+        assert_eq!(v.escalated_to.as_deref(), Some(REGIONAL_MANAGER));
+        decide(&mut r, "s1", true, "rm", REGIONAL_MANAGER, thursday).unwrap();
+        assert_eq!(
+            approval::derive(&r.read().unwrap()).status,
+            ApprovalStatus::Approved
+        );
+        // An answer cannot be a "no".
+        let mut r = open(&new);
+        assert!(decide(&mut r, "s1", false, "pm", PROVINCIAL_MANAGER, FRI + 2).is_err());
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn special_approvals_are_the_general_managers() {
+        // 特殊情况需马上下单的必须得到总经理签字特批后方可安排先下单
+        let mut r = request(&SPECIAL_PO_RELEASE);
+        assert_eq!(roles_of(&r), [GENERAL_MANAGER]);
+        assert!(decide(&mut r, "s1", true, "boss", "approver", FRI + 1).is_err());
+        assert_eq!(
+            approval::derive(&walk(&mut r)).status,
+            ApprovalStatus::Approved
+        );
+        let req: ApprovalRequest = r.read().unwrap();
+        assert_eq!(
+            (req.kind, req.purpose),
+            (ApprovalKind::Special, SpecialPurpose::PoRelease)
+        );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn every_shipped_chain_is_listed_once_and_quotes_the_seed() {
+        let mut names: Vec<&str> = CHAINS.iter().map(|c| c.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), CHAINS.len());
+        for kind in ApprovalKind::ALL {
+            assert_eq!(chain(*kind).kind, *kind, "{kind} has a shipped chain");
+        }
+        for c in CHAINS {
+            assert!(!c.seed.is_empty() && !c.steps.is_empty(), "{}", c.name);
+            assert_eq!(by_name(c.name).map(|x| x.kind), Some(c.kind));
+        }
+        let mut unknown = new_request(&RETURN, "x");
+        unknown.chain = "made_up".into();
+        unknown.reason_code = "quality".into();
+        assert!(
+            approval::create(
+                &unknown,
+                actor_from_bytes(&[1; 16]),
+                &EditContext::new("a", 1)
+            )
+            .is_err()
+        );
+    }
+}

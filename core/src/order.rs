@@ -90,6 +90,7 @@ string_enum! {
 
 /// A milestone of the order tracking sheet / T&A plan.
 #[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Milestone {
     /// What, e.g. "PP sample approved".
     #[autosurgeon(
@@ -176,6 +177,7 @@ pub struct SampleComment {
 
 /// One sample sent in one round.
 #[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Sample {
     /// The round.
     #[autosurgeon(missing = "Default::default")]
@@ -227,6 +229,7 @@ string_enum! {
 
 /// One piece of a sample and where it is.
 #[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SamplePiece {
     /// Who holds it.
     #[autosurgeon(missing = "Default::default")]
@@ -254,6 +257,7 @@ string_enum! {
 
 /// One item of the handover checklist. Every item is marked with the contract no.
 #[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile, Serialize, Deserialize)]
+#[serde(default)]
 pub struct HandoverItem {
     /// What it is.
     #[autosurgeon(missing = "Default::default")]
@@ -289,6 +293,7 @@ pub struct HandoverItem {
 
 /// The merchandiser's answer to a handover: accepted, or refused with what is missing.
 #[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile, Serialize, Deserialize)]
+#[serde(default)]
 pub struct HandoverDecision {
     /// Accepted (true) or refused (false).
     #[autosurgeon(missing = "Default::default")]
@@ -333,6 +338,7 @@ string_enum! {
 /// One piece of packaging artwork, drafted, sent to the customer and confirmed. Its state
 /// is derived from the times (see [`crate::packaging::status`]).
 #[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile, Serialize, Deserialize)]
+#[serde(default)]
 pub struct PackagingItem {
     /// What it is.
     #[autosurgeon(missing = "Default::default")]

@@ -34,6 +34,7 @@ pub const COLLECTIONS: &[&str] = &["lines", "accessories", "signatures", "correc
 
 /// The production process sheet (产品生产工艺单).
 #[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ProcessSheet {
     /// Construction.
     #[autosurgeon(
@@ -57,6 +58,7 @@ pub struct ProcessSheet {
 
 /// One accessory of the accessories list (辅料清单).
 #[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Accessory {
     /// What: label, hang tag, sticker…
     #[autosurgeon(
@@ -83,6 +85,7 @@ pub struct Accessory {
 
 /// A PO line.
 #[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile, Serialize, Deserialize)]
+#[serde(default)]
 pub struct PoLine {
     /// The order line it fulfils.
     #[autosurgeon(
@@ -184,6 +187,7 @@ pub struct PurchaseOrder {
 
 /// A request by sales to correct the PO before signing.
 #[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Correction {
     /// What is wrong.
     #[autosurgeon(
@@ -697,4 +701,271 @@ pub fn apply_with_gate(
             put_value(doc, &obj, "resolved_ms", Int(ctx.now_ms))
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::order::{self, NewOrder, Order, OrderLine, PaymentTerm};
+    use crate::payment_gate::{BlockReason, Gate};
+    use crate::record::actor_from_bytes;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    const SHA: &str = "1111111111111111111111111111111111111111111111111111111111111111";
+
+    fn order() -> Order {
+        let mut lines = BTreeMap::new();
+        let mut sizes = BTreeMap::new();
+        sizes.insert("M".to_string(), Int(60));
+        sizes.insert("L".to_string(), Int(40));
+        lines.insert(
+            "navy".to_string(),
+            OrderLine {
+                colour: "navy".into(),
+                sizes,
+                ..OrderLine::default()
+            },
+        );
+        order::create(
+            &NewOrder {
+                order_no: "SO-1".into(),
+                style_no: "ST-9".into(),
+                factory: "F1".into(),
+                delivery_ms: 100 * crate::calendar::DAY_MS,
+                lines,
+                ..NewOrder::default()
+            },
+            actor_from_bytes(&[1; 16]),
+            &EditContext::new("merch", 1),
+        )
+        .unwrap()
+        .read()
+        .unwrap()
+    }
+
+    fn label() -> Accessory {
+        let mut pictures = BTreeMap::new();
+        pictures.insert(
+            SHA.to_string(),
+            PhotoRef {
+                sha256: SHA.into(),
+                ..PhotoRef::default()
+            },
+        );
+        Accessory {
+            item: "main label".into(),
+            position: "centre back neck".into(),
+            pictures,
+            ..Accessory::default()
+        }
+    }
+
+    fn drafted(with_label: bool) -> Record {
+        let sheet = ProcessSheet {
+            construction: "crew neck".into(),
+            workmanship: "12 stitches / 3 cm".into(),
+            carton_packing: "12 pcs / carton".into(),
+        };
+        let mut accessories = BTreeMap::new();
+        if with_label {
+            accessories.insert("a1".to_string(), label());
+        }
+        let new = draft_from_order(&order(), "order-doc", "PO-1", 14, sheet, accessories);
+        create(
+            &new,
+            actor_from_bytes(&[2; 16]),
+            &EditContext::new("merch", 2),
+        )
+        .unwrap()
+    }
+
+    fn run(r: &mut Record, op: PurchaseOrderOp, who: &str) -> Result<(), String> {
+        apply(r, &op, &EditContext::new(who, 10)).map_err(|e| e.to_string())
+    }
+
+    fn sign(r: &mut Record, role: &str) -> Result<(), String> {
+        run(
+            r,
+            PurchaseOrderOp::Sign {
+                role: role.into(),
+                name: role.into(),
+            },
+            role,
+        )
+    }
+
+    fn release(r: &mut Record, gate: &Gate) -> Result<(), String> {
+        apply_with_gate(
+            r,
+            &PurchaseOrderOp::Release { released_ms: 50 },
+            Some(gate),
+            &EditContext::new("merch", 50),
+        )
+        .map_err(|e| e.to_string())
+    }
+
+    const OPEN: Gate = Gate::Open {
+        term: PaymentTerm::DocumentsAgainstPayment,
+    };
+
+    fn closed() -> Gate {
+        Gate::Blocked {
+            term: PaymentTerm::Deposit,
+            reason: BlockReason::DepositNotConfirmed,
+            message: "finance has not confirmed the deposit".into(),
+            special_approval: None,
+        }
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn drafted_from_the_order() {
+        let po: PurchaseOrder = drafted(true).read().unwrap();
+        assert_eq!(
+            (
+                po.order_no.as_str(),
+                po.style_no.as_str(),
+                po.factory.as_str(),
+                po.order_id.as_str()
+            ),
+            ("SO-1", "ST-9", "F1", "order-doc")
+        );
+        assert_eq!(po.ex_factory_ms.0, 86 * crate::calendar::DAY_MS);
+        assert_eq!(po.lines["navy"].sizes["M"], Int(60));
+        assert_eq!(po.lines["navy"].order_line, "navy");
+        assert_eq!(po.accessories["a1"].position, "centre back neck");
+        assert_eq!(status(&po), PoStatus::Draft);
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn sales_checks_and_signs_then_the_general_manager_then_release() {
+        let mut r = drafted(true);
+        assert!(
+            sign(&mut r, "general_manager").is_err(),
+            "sales signs first"
+        );
+        run(
+            &mut r,
+            PurchaseOrderOp::ReturnForCorrection {
+                id: "c1".into(),
+                comment: "carton packing should be 10 pcs".into(),
+            },
+            "sales",
+        )
+        .unwrap();
+        let err = sign(&mut r, "sales").unwrap_err();
+        assert!(err.contains("correction"), "{err}");
+        run(
+            &mut r,
+            PurchaseOrderOp::SetProcess {
+                part: "carton_packing".into(),
+                text: "10 pcs / carton".into(),
+            },
+            "merch",
+        )
+        .unwrap();
+        run(
+            &mut r,
+            PurchaseOrderOp::ResolveCorrection { id: "c1".into() },
+            "merch",
+        )
+        .unwrap();
+        sign(&mut r, "sales").unwrap();
+        assert_eq!(status(&r.read().unwrap()), PoStatus::SignedBySales);
+        let err = run(
+            &mut r,
+            PurchaseOrderOp::SetProcess {
+                part: "construction".into(),
+                text: "v-neck".into(),
+            },
+            "merch",
+        )
+        .unwrap_err();
+        assert!(err.contains("returned for correction"), "{err}");
+        let err = release(&mut r, &OPEN).unwrap_err();
+        assert!(err.contains("signatures.general_manager"), "{err}");
+        sign(&mut r, "general_manager").unwrap();
+        assert_eq!(status(&r.read().unwrap()), PoStatus::SignedByGeneralManager);
+        assert!(
+            run(
+                &mut r,
+                PurchaseOrderOp::ReturnForCorrection {
+                    id: "c2".into(),
+                    comment: "late".into()
+                },
+                "sales"
+            )
+            .is_err()
+        );
+        // The plain apply (no gate) refuses release; a closed gate refuses it.
+        let err = run(
+            &mut r,
+            PurchaseOrderOp::Release { released_ms: 50 },
+            "merch",
+        )
+        .unwrap_err();
+        assert!(err.contains("payment gate"), "{err}");
+        let err = release(&mut r, &closed()).unwrap_err();
+        assert!(err.contains("deposit"), "{err}");
+        assert_eq!(status(&r.read().unwrap()), PoStatus::SignedByGeneralManager);
+        release(&mut r, &OPEN).unwrap();
+        assert_eq!(status(&r.read().unwrap()), PoStatus::Released);
+        assert!(release(&mut r, &OPEN).is_err(), "released once");
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn every_po_carries_the_process_sheet_and_the_accessories_list() {
+        let mut r = drafted(false);
+        sign(&mut r, "sales").unwrap();
+        sign(&mut r, "general_manager").unwrap();
+        let err = release(&mut r, &OPEN).unwrap_err();
+        assert!(err.contains("accessories"), "{err}");
+        let mut bare = label();
+        bare.pictures.clear();
+        bare.position.clear();
+        let mut po: PurchaseOrder = r.read().unwrap();
+        po.accessories.insert("a1".into(), bare);
+        po.process_sheet.workmanship.clear();
+        let fields: Vec<String> = release_problems(&po).into_iter().map(|p| p.field).collect();
+        assert_eq!(
+            fields,
+            [
+                "process_sheet.workmanship",
+                "accessories.a1.position",
+                "accessories.a1.pictures"
+            ]
+        );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn the_write_check_refuses_a_release_past_a_closed_gate() {
+        let mut r = drafted(true);
+        sign(&mut r, "sales").unwrap();
+        sign(&mut r, "general_manager").unwrap();
+        let before: PurchaseOrder = r.read().unwrap();
+        // A change set that releases, made by a client bypassing its own rules.
+        let mut after = before.clone();
+        after.released_ms = Int(50);
+        let err = check_release(&before, &after, &closed()).unwrap_err();
+        assert!(err.message.contains("payment gate is closed"), "{err}");
+        assert!(check_release(&before, &after, &OPEN).is_ok());
+        let by_special = Gate::OpenBySpecialApproval {
+            term: PaymentTerm::Deposit,
+            blocked_by: BlockReason::DepositNotConfirmed,
+            reason: "bank holiday".into(),
+            approved_by: vec!["gm".into()],
+        };
+        assert!(check_release(&before, &after, &by_special).is_ok());
+        // Changes that do not release pass whatever the gate.
+        assert!(check_release(&before, &before, &closed()).is_ok());
+        // A release of an unsigned PO is refused even with the gate open.
+        let mut unsigned = before.clone();
+        unsigned.signatures.clear();
+        let mut unsigned_after = unsigned.clone();
+        unsigned_after.released_ms = Int(50);
+        assert!(check_release(&unsigned, &unsigned_after, &OPEN).is_err());
+        // Moving the release time of a released PO is refused.
+        let mut moved = after.clone();
+        moved.released_ms = Int(60);
+        assert!(check_release(&after, &moved, &OPEN).is_err());
+    }
 }
