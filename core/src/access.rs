@@ -10,7 +10,7 @@
 
 use std::collections::BTreeSet;
 
-use automerge::{AutoCommit, ChangeHash, Patch, PatchAction, Prop};
+use automerge::{AutoCommit, ChangeHash, PatchAction, Prop};
 use serde::{Deserialize, Serialize};
 
 use crate::common::Problem;
@@ -131,7 +131,28 @@ const PROTECTED_KEYS: &[&str] = &[
 
 /// One changed place in a document: the path of map keys from the root, ending with the
 /// key that was put, deleted or incremented.
-pub type ChangedPath = Vec<String>;
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ChangedPath {
+    /// The keys from the root.
+    pub keys: Vec<String>,
+    /// Whether the change deleted or overwrote a value that was there before (as opposed to
+    /// adding a key that did not exist, or changing something inside an existing object).
+    pub replaces: bool,
+    /// Whether the changed place is inside an object this change set created (so the
+    /// path is part of building something new, not an edit of what was there).
+    pub in_new_object: bool,
+}
+
+impl ChangedPath {
+    /// A path that adds or edits in place.
+    pub fn new(keys: &[&str]) -> Self {
+        Self {
+            keys: keys.iter().map(|k| (*k).to_string()).collect(),
+            replaces: false,
+            in_new_object: false,
+        }
+    }
+}
 
 /// The paths a set of changes touched, from before to after.
 pub fn changed_paths(
@@ -139,32 +160,51 @@ pub fn changed_paths(
     before: &[ChangeHash],
     after: &[ChangeHash],
 ) -> Vec<ChangedPath> {
+    use automerge::ReadDoc;
     let patches = doc.diff(before, after);
-    patches.iter().flat_map(patch_paths).collect()
+    let mut out = Vec::new();
+    for patch in &patches {
+        let base: Vec<String> = patch.path.iter().map(|(_, p)| prop_str(p)).collect();
+        let with = |k: String| {
+            let mut p = base.clone();
+            p.push(k);
+            p
+        };
+        // Whether `key` of the patched object held a value at `before`.
+        let existed = |key: &str| {
+            !before.is_empty() && matches!(doc.get_at(&patch.obj, key, before), Ok(Some(_)))
+        };
+        // Whether the patched object existed at `before`: the place it hangs from held
+        // this very object then.
+        let in_new_object = match patch.path.last() {
+            None => before.is_empty(),
+            Some((parent, prop)) => !matches!(
+                doc.get_at(parent, prop.clone(), before),
+                Ok(Some((_, id))) if id == patch.obj
+            ),
+        };
+        let (keys, replaces) = match &patch.action {
+            PatchAction::PutMap { key, .. } | PatchAction::DeleteMap { key } => {
+                (with(key.to_string()), existed(key))
+            }
+            PatchAction::Increment { prop, .. } => (with(prop_str(prop)), false),
+            PatchAction::PutSeq { index, .. } => (with(index.to_string()), false),
+            // Edits inside lists, text and marks: the object itself is the changed place.
+            _ => (base, false),
+        };
+        out.push(ChangedPath {
+            keys,
+            replaces,
+            in_new_object,
+        });
+    }
+    out
 }
 
 fn prop_str(p: &Prop) -> String {
     match p {
         Prop::Map(k) => k.to_string(),
         Prop::Seq(i) => i.to_string(),
-    }
-}
-
-fn patch_paths(patch: &Patch) -> Vec<ChangedPath> {
-    let base: Vec<String> = patch.path.iter().map(|(_, p)| prop_str(p)).collect();
-    let with = |k: String| {
-        let mut p = base.clone();
-        p.push(k);
-        p
-    };
-    match &patch.action {
-        PatchAction::PutMap { key, .. } | PatchAction::DeleteMap { key } => {
-            vec![with(key.to_string())]
-        }
-        PatchAction::Increment { prop, .. } => vec![with(prop_str(prop))],
-        PatchAction::PutSeq { index, .. } => vec![with(index.to_string())],
-        // Edits inside lists, text and marks: the object itself is the changed place.
-        _ => vec![base],
     }
 }
 
@@ -238,6 +278,9 @@ pub fn check_write(
             problems.push(problem);
         }
     }
+    if p.role == Role::Warehouse && after.record_type() == RecordType::StockCount {
+        check_found_lines(after, paths, &mut problems);
+    }
     if let Err(e) = validate_shape(after) {
         problems.push(Problem::new(
             "record",
@@ -248,6 +291,47 @@ pub fn check_write(
         Ok(())
     } else {
         Err(problems)
+    }
+}
+
+/// A line a clerk adds (found on the floor, not on the sheet) expects nothing: the
+/// expected quantities are the office's, so a new line's `expected` and `safety_stock`
+/// must be zero or absent.
+fn check_found_lines(after: &Record, paths: &[ChangedPath], problems: &mut Vec<Problem>) {
+    use automerge::{ReadDoc, ScalarValue, Value};
+    let doc = after.doc();
+    let Ok(Some((_, lines))) = doc.get(automerge::ROOT, "lines") else {
+        return;
+    };
+    for changed in paths {
+        let [root, id] = changed.keys.as_slice() else {
+            continue;
+        };
+        if root != "lines" || changed.replaces {
+            continue;
+        }
+        let Ok(Some((_, line))) = doc.get(&lines, id.as_str()) else {
+            continue;
+        };
+        for field in ["expected", "safety_stock"] {
+            let zero = match doc.get(&line, field) {
+                Ok(None) => true,
+                Ok(Some((Value::Scalar(v), _))) => match v.as_ref() {
+                    ScalarValue::Int(n) => *n == 0,
+                    ScalarValue::Uint(n) => *n == 0,
+                    ScalarValue::F64(n) => *n == 0.0,
+                    ScalarValue::Null => true,
+                    _ => false,
+                },
+                _ => false,
+            };
+            if !zero {
+                problems.push(Problem::new(
+                    format!("lines.{id}.{field}"),
+                    "a line you add expects nothing: only the office sets expected quantities",
+                ));
+            }
+        }
     }
 }
 
@@ -308,8 +392,9 @@ fn check_path(
     office: bool,
     creating: bool,
     t: RecordType,
-    path: &[String],
+    changed: &ChangedPath,
 ) -> Option<Problem> {
+    let path = changed.keys.as_slice();
     let joined = path.join(".");
     let deny = |why: &str| Some(Problem::new(joined.clone(), why.to_string()));
     let root = path.first().map(String::as_str)?;
@@ -327,13 +412,22 @@ fn check_path(
         (RecordType::StockCount, Role::Warehouse) => match root {
             // A clerk writes only their own count entries and their own submission.
             "lines" if path.get(2).map(String::as_str) == Some("entries") => {
-                if own_key(path.get(3)) {
+                // The entries map itself, made with a line the clerk adds, or their own entry.
+                if (path.len() == 3 && changed.in_new_object) || own_key(path.get(3)) {
                     None
                 } else {
                     deny("you may only enter your own counts")
                 }
             }
-            "lines" if path.len() == 2 => None, // a line found on the floor
+            // A line found on the floor may be added; an existing line (its expected
+            // quantity, other clerks' counts) is never deleted or replaced by a clerk.
+            "lines" if path.len() == 2 && changed.replaces => {
+                deny("you may not delete or replace a count line")
+            }
+            "lines" if path.len() == 2 => None,
+            // Inside a line the clerk adds in this change set: part of adding it (its
+            // expected quantity is checked to be zero by `check_found_lines`).
+            "lines" if changed.in_new_object => None,
             "lines"
                 if path.len() >= 3
                     && !matches!(path[2].as_str(), "expected" | "round" | "safety_stock") =>
@@ -536,9 +630,105 @@ mod tests {
     }
 
     #[wasm_bindgen_test(unsupported = test)]
+    fn clerks_add_lines_but_never_delete_or_replace_one() {
+        use automerge::ReadDoc;
+        let mut r = count_record();
+        let clerk = who("c1", Role::Warehouse);
+        let add = |a: &mut Record| {
+            stock_count::apply(
+                a,
+                &StockCountOp::AddLine {
+                    id: "found-1".into(),
+                    line: NewLine {
+                        sku: "S9".into(),
+                        ..NewLine::default()
+                    },
+                },
+                &EditContext::new("c1", 1),
+            )
+            .unwrap();
+        };
+        assert_eq!(check(&clerk, &mut r, add), Ok(()));
+        // ... but not one that claims an expected quantity.
+        let err = check(&clerk, &mut r, |a| {
+            stock_count::apply(
+                a,
+                &StockCountOp::AddLine {
+                    id: "found-2".into(),
+                    line: NewLine {
+                        sku: "S9".into(),
+                        expected: 40,
+                        ..NewLine::default()
+                    },
+                },
+                &EditContext::new("c1", 1),
+            )
+            .unwrap();
+        })
+        .unwrap_err();
+        assert_eq!(err[0].field, "lines.found-2.expected", "{err:?}");
+        // Nor one that carries another clerk's count.
+        let err = check(&clerk, &mut r, |a| {
+            stock_count::apply(
+                a,
+                &StockCountOp::AddLine {
+                    id: "found-3".into(),
+                    line: NewLine {
+                        sku: "S9".into(),
+                        ..NewLine::default()
+                    },
+                },
+                &EditContext::new("c1", 1),
+            )
+            .unwrap();
+            stock_count::apply(
+                a,
+                &StockCountOp::SetCount {
+                    line: "found-3".into(),
+                    qty: 2,
+                },
+                &EditContext::new("c2", 1),
+            )
+            .unwrap();
+        })
+        .unwrap_err();
+        assert!(err[0].message.contains("own counts"), "{err:?}");
+
+        let lines = |a: &Record| a.doc().get(automerge::ROOT, "lines").unwrap().unwrap().1;
+        let err = check(&clerk, &mut r, |a| {
+            let obj = lines(a);
+            a.doc_mut().delete(&obj, "l1").unwrap();
+        })
+        .unwrap_err();
+        assert_eq!(err[0].field, "lines.l1", "{err:?}");
+        assert!(err[0].message.contains("delete or replace"), "{err:?}");
+
+        let err = check(&clerk, &mut r, |a| {
+            let obj = lines(a);
+            let fresh = a
+                .doc_mut()
+                .put_object(&obj, "l1", automerge::ObjType::Map)
+                .unwrap();
+            a.doc_mut().put(&fresh, "sku", "S").unwrap();
+        })
+        .unwrap_err();
+        assert!(err[0].message.contains("delete or replace"), "{err:?}");
+
+        // The office may restructure its sheet.
+        let office = who("m", Role::Merchandiser);
+        assert_eq!(
+            check(&office, &mut r, |a| {
+                let obj = lines(a);
+                a.doc_mut().delete(&obj, "l1").unwrap();
+            }),
+            Ok(())
+        );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
     fn creation_rules() {
         let mut r = count_record();
-        let paths = vec![vec!["type".to_string()]];
+        let paths = vec![ChangedPath::new(&["type"])];
         let h = r.header().unwrap();
         assert!(check_write(&who("office", Role::Merchandiser), None, &r, &paths).is_ok());
         assert!(

@@ -21,6 +21,7 @@
 //! - [`common`]: time, money, lenient numbers, photos, sign-offs, limits.
 //! - [`summary`]: what lists and the per-user index show of a record.
 //! - [`access`]: who may read and write what; the check of every incoming change set.
+//! - [`guard`]: loading foreign document bytes without letting Automerge panic the process.
 //! - [`ops`]: one entry point to apply an operation to, or view, a record of any type.
 //! - `wasm` (feature `wasm`): the wasm-bindgen bindings for the PWA.
 
@@ -30,6 +31,7 @@ pub mod aql;
 pub mod calendar;
 pub mod chains;
 pub mod common;
+pub mod guard;
 pub mod inspection;
 pub mod ops;
 pub mod order;

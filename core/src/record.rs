@@ -84,6 +84,9 @@ pub enum RecordError {
         /// The newest schema this build knows.
         supported: u64,
     },
+    /// The bytes are not a document Automerge can use.
+    #[error("{0}")]
+    Malformed(crate::guard::GuardError),
     /// The saved document is larger than [`DOCUMENT_BYTES_MAX`].
     #[error("the document is {0} bytes; at most {DOCUMENT_BYTES_MAX} are allowed")]
     TooLarge(usize),
@@ -191,7 +194,11 @@ impl Record {
         if bytes.len() > DOCUMENT_BYTES_MAX {
             return Err(RecordError::TooLarge(bytes.len()));
         }
-        let doc = AutoCommit::load(bytes)?.with_actor(actor);
+        // Through the guard: bytes from storage, a backup or a peer may be corrupt in ways
+        // Automerge 0.12 panics on (see `guard`).
+        let doc = crate::guard::load_walked(bytes)
+            .map_err(RecordError::Malformed)?
+            .with_actor(actor);
         Self::from_doc(doc).map_err(|b| b.1)
     }
 

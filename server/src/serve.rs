@@ -396,18 +396,27 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }
 
+/// The answer for a path under `/api/v1` that is no endpoint.
+async fn api_not_found() -> ApiError {
+    ApiError::not_found("no such API endpoint (see /api/v1/openapi.json)")
+}
+
 /// The whole HTTP application (tested with `oneshot`, served by [`run`]).
 pub fn app(state: AppState, web_dir: Option<PathBuf>) -> Router {
     let api = Router::new()
         .route("/login", post(login))
         .route("/logout", post(logout))
         .route("/me", get(me))
-        .merge(crate::api::routes());
+        .merge(crate::api::routes())
+        // An unknown API path answers JSON 404, never the PWA's index.html below.
+        .fallback(api_not_found);
     let mut router = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/sync", get(sync_socket))
         .nest("/api/v1", api)
+        // The API's bare root (which `nest` leaves to the outer fallback) is no page either.
+        .route("/api/v1/", axum::routing::any(api_not_found))
         .layer(axum::extract::DefaultBodyLimit::max(JSON_BODY_BYTES_MAX));
     if let Some(dir) = web_dir {
         router = router.fallback_service(crate::static_files::service(dir));
@@ -494,17 +503,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         tracing::info!("shutting down: no new connections; writing what is pending");
         shutdown_handle.graceful_shutdown(Some(Duration::from_secs(10)));
     });
-    // Printed (not only logged) so `make run` shows where to go.
-    #[allow(
-        clippy::print_stdout,
-        reason = "the one line a person starting the server needs"
-    )]
-    {
-        println!("Gendan is listening on {scheme}://{}", args.bind);
-    }
-    match (&args.tls_cert, &args.tls_key) {
-        (Some(cert), Some(key)) => {
-            let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+    // Bind first, so the line below shows the real address (a port of 0 becomes the port
+    // the system chose) and is printed only once the server can be reached.
+    let listener = std::net::TcpListener::bind(args.bind)
+        .with_context(|| format!("cannot listen on {}", args.bind))?;
+    let bound = listener
+        .local_addr()
+        .with_context(|| format!("cannot listen on {}", args.bind))?;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(
+            axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
                 .await
                 .with_context(|| {
                     format!(
@@ -512,19 +520,34 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                         cert.display(),
                         key.display()
                     )
-                })?;
-            axum_server::bind_rustls(args.bind, tls)
+                })?,
+        ),
+        _ => None,
+    };
+    // Printed (not only logged) so `make run` shows where to go.
+    #[allow(
+        clippy::print_stdout,
+        reason = "the one line a person starting the server needs"
+    )]
+    {
+        println!("Gendan is listening on {scheme}://{bound}");
+    }
+    match tls {
+        Some(tls) => {
+            axum_server::from_tcp_rustls(listener, tls)
+                .context("cannot listen with TLS")?
                 .handle(handle)
                 .serve(app)
                 .await
                 .context("the HTTPS server failed")?;
         }
-        _ => {
-            axum_server::bind(args.bind)
+        None => {
+            axum_server::from_tcp(listener)
+                .with_context(|| format!("cannot listen on {bound}"))?
                 .handle(handle)
                 .serve(app)
                 .await
-                .with_context(|| format!("cannot listen on {}", args.bind))?;
+                .context("the HTTP server failed")?;
         }
     }
     sync.shutdown().await;

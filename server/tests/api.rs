@@ -1458,3 +1458,28 @@ async fn a_blob_is_readable_by_who_may_read_a_record_that_references_it() {
         absent.error().replace(&"0".repeat(64), "H")
     );
 }
+
+/// With the PWA served at `/`, an unknown path under `/api/v1` still answers a JSON 404
+/// (never the app's index.html), while any other unknown path gets the app.
+#[tokio::test]
+async fn unknown_api_paths_are_json_404_even_beside_the_pwa() {
+    let mut s = server().await;
+    let web = tempfile::tempdir().unwrap();
+    std::fs::write(
+        web.path().join("index.html"),
+        "<!doctype html><title>Gendan</title>",
+    )
+    .unwrap();
+    s.app = gendan_server::serve::app(s.state.clone(), Some(web.path().to_path_buf()));
+    let token = s.login("merch").await;
+    for uri in ["/api/v1/nothing-here", "/api/v1/records/x/nope", "/api/v1/"] {
+        let answer = s.get(uri, &token).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{uri}");
+        assert!(answer.error().contains("no such API endpoint"), "{uri}");
+    }
+    let app = s.get("/orders/42", &token).await;
+    assert_eq!(app.status, StatusCode::OK);
+    assert!(String::from_utf8_lossy(&app.body).contains("<title>Gendan</title>"));
+    // Known endpoints are unchanged.
+    assert_eq!(s.get("/api/v1/me", &token).await.status, StatusCode::OK);
+}

@@ -483,3 +483,52 @@ fn metric(port: u16, name: &str) -> u64 {
         })
         .unwrap_or(0)
 }
+
+/// The "listening" line is printed once the port is bound, with the real address: with
+/// `--bind 127.0.0.1:0` it names the port the system chose, and a port already taken is an
+/// error with no such line.
+#[test]
+fn the_listening_line_names_the_bound_port_and_a_taken_port_is_an_error() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gendan"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--data"])
+        .arg(dir.path().join("data"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port: u16 = line
+        .trim()
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {line:?}"));
+    assert!(
+        line.starts_with("Gendan is listening on http://127.0.0.1:"),
+        "{line}"
+    );
+    assert_ne!(port, 0, "{line}");
+    // Reachable at once: the line comes after the bind.
+    assert!(http(port, "GET", "/healthz", "").contains("\"ok\""));
+
+    // The same port again: refused, with the address in the message.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gendan"))
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--data"])
+        .arg(dir.path().join("other"))
+        .output()
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(!out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("listening"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        "{stderr}"
+    );
+}

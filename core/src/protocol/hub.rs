@@ -435,10 +435,11 @@ impl Hub {
         doc_id: DocumentId,
         bytes: Option<&[u8]>,
         now_ms: UnixMs,
-    ) -> Result<(), automerge::AutomergeError> {
+    ) -> Result<(), crate::guard::GuardError> {
         self.now_ms = now_ms;
         let mut doc = match bytes {
-            Some(b) => AutoCommit::load(b)?,
+            // Guarded: a damaged store must be an error, not a panic (see `guard`).
+            Some(b) => crate::guard::load(b)?,
             None => AutoCommit::new(),
         };
         // Everything loaded is already stored: start incremental saves from here.
@@ -653,6 +654,19 @@ impl Hub {
                 principal,
                 peer,
                 vec![Problem::new("record", "you may only read this record")],
+                raw_changes,
+                state,
+            );
+        }
+        // Chunks that are not single changes (a whole document, a bundle) are tried on a
+        // scratch document first: Automerge panics on some malformed ones (`guard`).
+        if has_changes && let Err(e) = crate::guard::check_chunks(msg.changes.iter()) {
+            return self.reject(
+                conn,
+                doc_id,
+                principal,
+                peer,
+                vec![Problem::new("changes", e.to_string())],
                 raw_changes,
                 state,
             );
