@@ -389,9 +389,7 @@ pub fn assess(order_id: &str, order: &Order, today_ms: UnixMs) -> OrderRisk {
             days: days_between(delivery, today_ms),
         });
     }
-    if !shipped
-        && let Some(r) = crate::packaging::shipping_marks_reminder(order, today_ms)
-    {
+    if !shipped && let Some(r) = crate::packaging::shipping_marks_reminder(order, today_ms) {
         alarms.push(Alarm::ShippingMarksMissing {
             days_to_delivery: r.days_to_delivery,
         });
@@ -828,5 +826,33 @@ mod tests {
             report[3].alarms.is_empty(),
             "a shipped order raises nothing"
         );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn a_plan_update_and_an_output_report_made_at_once_both_survive() {
+        let mut office = order_record(60, 500);
+        let mut factory_side = Record::load(&office.save(), actor_from_bytes(&[9; 16])).unwrap();
+        op(
+            &mut office,
+            OrderOp::SetWeekPlanned {
+                week_ms: T0,
+                qty: 120,
+            },
+            T0 + 1,
+        )
+        .unwrap();
+        op(
+            &mut factory_side,
+            OrderOp::SetWeekActual {
+                week_ms: T0 + DAY_MS,
+                qty: 95,
+            },
+            T0 + 2,
+        )
+        .unwrap();
+        office.merge(&mut factory_side).unwrap();
+        let rows = weeks(&office.read().unwrap());
+        assert_eq!(rows.len(), 1, "the same week");
+        assert_eq!((rows[0].planned, rows[0].actual), (120, Some(95)));
     }
 }

@@ -369,4 +369,41 @@ mod tests {
             HandoverState::Accepted { by: "merch".into() }
         );
     }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn concurrent_handover_answers_merge_to_the_latest() {
+        let mut a = order_record();
+        op(
+            &mut a,
+            item("f1", HandoverKind::File, "SO-1", "contract"),
+            "sales",
+            2,
+        )
+        .unwrap();
+        let mut b = Record::load(&a.save(), actor_from_bytes(&[9; 16])).unwrap();
+        op(
+            &mut a,
+            OrderOp::AcceptHandover { id: "a".into() },
+            "merch1",
+            5,
+        )
+        .unwrap();
+        op(
+            &mut b,
+            OrderOp::RefuseHandover {
+                id: "b".into(),
+                missing: "colour swatches".into(),
+            },
+            "merch2",
+            6,
+        )
+        .unwrap();
+        a.merge(&mut b).unwrap();
+        b.merge(&mut a).unwrap();
+        let (sa, sb) = (handover(&a.read().unwrap()), handover(&b.read().unwrap()));
+        assert_eq!(sa, sb);
+        assert!(matches!(sa, HandoverState::Refused { ref by, .. } if by == "merch2"));
+        let o: Order = a.read().unwrap();
+        assert_eq!(o.handover_decisions.len(), 2, "both answers are kept");
+    }
 }

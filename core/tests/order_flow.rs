@@ -1,0 +1,449 @@
+//! One order followed through the core's rules from contract review to shipment, by several
+//! users on several replicas, some of them offline, with the expected state after each step.
+//! Only the public API is used, as the server and the browser use it.
+
+use std::collections::BTreeMap;
+
+use gendan_core::approval::{self, ApprovalRequest, ApprovalStatus};
+use gendan_core::calendar::DAY_MS;
+use gendan_core::chains::{self, GENERAL_MANAGER};
+use gendan_core::common::{EditContext, Int, Money, PhotoRef};
+use gendan_core::order::{
+    self, CommercialOp, HandoverKind, LateCode, Order, OrderCommercial, OrderLine, OrderOp,
+    PackagingItem, PackagingKind, PaymentTerm, ReviewStep, SampleRound,
+};
+use gendan_core::payment_gate::{self, BlockReason, Gate};
+use gendan_core::plan::{self, RiskLevel};
+use gendan_core::purchase_order::{self, Accessory, PoStatus, ProcessSheet, PurchaseOrder};
+use gendan_core::record::{Record, actor_from_bytes};
+use gendan_core::review::{self, HandoverState};
+use gendan_core::{packaging, samples};
+
+/// 2026-11-02 10:00 China time, a Monday.
+const START: i64 = 1_792_893_600_000;
+const SHA: &str = "2222222222222222222222222222222222222222222222222222222222222222";
+
+fn at(day: i64) -> i64 {
+    START + day * DAY_MS
+}
+
+fn ctx(user: &str, day: i64) -> EditContext {
+    EditContext::new(user, at(day))
+}
+
+/// Applies an order operation. Each one is a millisecond after the last, so the activity
+/// log id (time and user, as `ops::apply_json` makes it) is unique.
+fn order_op(r: &mut Record, op: OrderOp, user: &str, day: i64) {
+    static TICK: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+    let tick = TICK.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let c = EditContext::new(user, at(day) + tick);
+    order::apply(r, &op, &format!("{}:{}", c.now_ms, user), &c)
+        .unwrap_or_else(|e| panic!("{op:?}: {e}"));
+}
+
+fn replica(r: &mut Record, actor: u8) -> Record {
+    Record::load(&r.save(), actor_from_bytes(&[actor; 16])).unwrap()
+}
+
+#[test]
+fn an_order_from_contract_review_to_shipment() {
+    // Sales creates the order and its commercial side: 1000 pieces, deposit terms,
+    // delivery in 80 days.
+    let mut lines = BTreeMap::new();
+    lines.insert(
+        "navy".to_string(),
+        OrderLine {
+            colour: "navy".into(),
+            quantity: Int(1000),
+            ..OrderLine::default()
+        },
+    );
+    let mut office = order::create(
+        &order::NewOrder {
+            order_no: "SO-26-001".into(),
+            style_no: "TS-1".into(),
+            customer: "Northwind".into(),
+            factory: "F1".into(),
+            merchandiser: "merch".into(),
+            sales: "sales".into(),
+            delivery_ms: at(80),
+            lines,
+            ..order::NewOrder::default()
+        },
+        actor_from_bytes(&[1; 16]),
+        &ctx("sales", 0),
+    )
+    .unwrap();
+    let mut commercial = order::create_commercial(
+        "order-doc-1",
+        "SO-26-001",
+        PaymentTerm::Deposit,
+        actor_from_bytes(&[2; 16]),
+        &ctx("sales", 0),
+    )
+    .unwrap();
+
+    // 1. Contract review: price check, tracking sheet, cost sheet by finance's head and GM.
+    let review_op = |r: &mut Record, op: CommercialOp, user: &str| {
+        order::apply_commercial(r, &op, &ctx(user, 1)).unwrap();
+    };
+    review_op(
+        &mut commercial,
+        CommercialOp::RequireCostSheetSigner {
+            department: "finance".into(),
+        },
+        "sales",
+    );
+    for (step, dept, user) in [
+        (ReviewStep::PriceCheck, "", "pcm"),
+        (ReviewStep::TrackingSheet, "", "merch"),
+        (ReviewStep::CostSheet, "finance", "cfo"),
+    ] {
+        review_op(
+            &mut commercial,
+            CommercialOp::SignReview {
+                step,
+                department: dept.into(),
+                name: user.into(),
+            },
+            user,
+        );
+    }
+    let c: OrderCommercial = commercial.read().unwrap();
+    assert_eq!(
+        review::contract_review(&c).missing,
+        ["cost_sheet:general_manager"]
+    );
+    review_op(
+        &mut commercial,
+        CommercialOp::SignReview {
+            step: ReviewStep::CostSheet,
+            department: GENERAL_MANAGER.into(),
+            name: "GM".into(),
+        },
+        "gm",
+    );
+    assert!(review::contract_review(&commercial.read().unwrap()).complete);
+
+    // 2. Handover: a picture not saved is refused; sales completes it; accepted.
+    for (id, kind, description) in [
+        ("contract", HandoverKind::File, "sales contract"),
+        ("swatch", HandoverKind::Sample, "navy: match under D65"),
+        ("front", HandoverKind::Picture, "front view"),
+    ] {
+        order_op(
+            &mut office,
+            OrderOp::AddHandoverItem {
+                id: id.into(),
+                kind,
+                description: description.into(),
+                contract_no: "SO-26-001".into(),
+                photo_sha256: String::new(),
+            },
+            "sales",
+            2,
+        );
+    }
+    let o: Order = office.read().unwrap();
+    assert!(
+        matches!(review::handover(&o), HandoverState::Open { ref problems } if problems.len() == 1)
+    );
+    order_op(
+        &mut office,
+        OrderOp::RefuseHandover {
+            id: "r1".into(),
+            missing: "the front picture is not in the system".into(),
+        },
+        "merch",
+        2,
+    );
+    order_op(
+        &mut office,
+        OrderOp::RemoveHandoverItem { id: "front".into() },
+        "sales",
+        3,
+    );
+    order_op(
+        &mut office,
+        OrderOp::AddHandoverItem {
+            id: "front2".into(),
+            kind: HandoverKind::Picture,
+            description: "front view".into(),
+            contract_no: "SO-26-001".into(),
+            photo_sha256: SHA.into(),
+        },
+        "sales",
+        3,
+    );
+    order_op(
+        &mut office,
+        OrderOp::AcceptHandover { id: "a1".into() },
+        "merch",
+        3,
+    );
+    assert_eq!(
+        review::handover(&office.read().unwrap()),
+        HandoverState::Accepted { by: "merch".into() }
+    );
+
+    // 3. The T&A plan, backwards from delivery.
+    order_op(
+        &mut office,
+        OrderOp::PlanBackwards {
+            owners: BTreeMap::new(),
+        },
+        "merch",
+        3,
+    );
+    let o: Order = office.read().unwrap();
+    assert_eq!(o.milestones[plan::SHIP_CODE].planned_ms.0, at(80));
+
+    // 4. The PO, drafted from the order, signed by sales and the GM; the gate is closed.
+    let mut accessories = BTreeMap::new();
+    let mut pictures = BTreeMap::new();
+    pictures.insert(
+        SHA.to_string(),
+        PhotoRef {
+            sha256: SHA.into(),
+            ..PhotoRef::default()
+        },
+    );
+    accessories.insert(
+        "label".to_string(),
+        Accessory {
+            item: "main label".into(),
+            position: "centre back neck".into(),
+            pictures,
+            ..Accessory::default()
+        },
+    );
+    let new_po = purchase_order::draft_from_order(
+        &o,
+        "order-doc-1",
+        "PO-26-001",
+        10,
+        ProcessSheet {
+            construction: "crew neck".into(),
+            workmanship: "12 stitches / 3 cm".into(),
+            carton_packing: "12 pcs / carton".into(),
+        },
+        accessories,
+    );
+    let mut po =
+        purchase_order::create(&new_po, actor_from_bytes(&[3; 16]), &ctx("merch", 4)).unwrap();
+    for role in ["sales", "general_manager"] {
+        purchase_order::apply(
+            &mut po,
+            &purchase_order::PurchaseOrderOp::Sign {
+                role: role.into(),
+                name: role.into(),
+            },
+            &ctx(role, 5),
+        )
+        .unwrap();
+    }
+    let gate = payment_gate::gate(&commercial.read().unwrap(), None);
+    assert!(matches!(
+        gate,
+        Gate::Blocked {
+            reason: BlockReason::DepositNotConfirmed,
+            ..
+        }
+    ));
+    let release = purchase_order::PurchaseOrderOp::Release { released_ms: at(6) };
+    assert!(
+        purchase_order::apply_with_gate(&mut po, &release, Some(&gate), &ctx("merch", 6)).is_err()
+    );
+
+    // 5. Offline: the merchandiser asks the GM for a special approval; the GM approves on
+    // their phone. Meanwhile finance, on another replica, confirms the deposit.
+    let mut new = chains::new_request(&chains::SPECIAL_PO_RELEASE, "release PO-26-001 now");
+    new.order_no = "SO-26-001".into();
+    new.reason = "factory slot on Monday; deposit promised for Tuesday".into();
+    let mut request = approval::create(&new, actor_from_bytes(&[4; 16]), &ctx("merch", 6)).unwrap();
+    let mut gm_phone = replica(&mut request, 5);
+    approval::decide(
+        &mut gm_phone,
+        "s1",
+        true,
+        "ok",
+        &[GENERAL_MANAGER],
+        &ctx("gm", 6),
+    )
+    .unwrap();
+    assert_eq!(
+        approval::derive(&request.read().unwrap()).status,
+        ApprovalStatus::Pending,
+        "the office has not seen the GM's decision yet"
+    );
+    request.merge(&mut gm_phone).unwrap();
+    let special: ApprovalRequest = request.read().unwrap();
+    let gate = payment_gate::gate(&commercial.read().unwrap(), Some(&special));
+    assert!(
+        matches!(gate, Gate::OpenBySpecialApproval { ref approved_by, .. } if approved_by == &["gm".to_string()]),
+        "{gate:?}"
+    );
+    let mut finance_laptop = replica(&mut commercial, 6);
+    order::apply_commercial(
+        &mut finance_laptop,
+        &CommercialOp::ConfirmDeposit {
+            amount: Money {
+                minor: 300_000,
+                currency: "USD".into(),
+            },
+            received_ms: at(7),
+        },
+        &ctx("finance", 7),
+    )
+    .unwrap();
+    commercial.merge(&mut finance_laptop).unwrap();
+    let gate = payment_gate::gate(&commercial.read().unwrap(), Some(&special));
+    assert_eq!(
+        gate,
+        Gate::Open {
+            term: PaymentTerm::Deposit
+        },
+        "the deposit is in: no exception needed any more"
+    );
+
+    // 6. Release, as the server would check it.
+    let before: PurchaseOrder = po.read().unwrap();
+    purchase_order::apply_with_gate(&mut po, &release, Some(&gate), &ctx("merch", 7)).unwrap();
+    let after: PurchaseOrder = po.read().unwrap();
+    purchase_order::check_release(&before, &after, &gate).unwrap();
+    assert_eq!(purchase_order::status(&after), PoStatus::Released);
+
+    // 7. Samples: proto with comments, PP approved and signed: the QC reference.
+    order_op(
+        &mut office,
+        OrderOp::AddSample {
+            id: "proto".into(),
+            round: SampleRound::Proto,
+            sent_ms: at(10),
+        },
+        "merch",
+        10,
+    );
+    order_op(
+        &mut office,
+        OrderOp::CommentSample {
+            sample: "proto".into(),
+            id: "c1".into(),
+            text: "shorten sleeves 1 cm".into(),
+        },
+        "merch",
+        14,
+    );
+    order_op(
+        &mut office,
+        OrderOp::AddSample {
+            id: "pp".into(),
+            round: SampleRound::PreProduction,
+            sent_ms: at(20),
+        },
+        "merch",
+        20,
+    );
+    order_op(
+        &mut office,
+        OrderOp::DecideSample {
+            sample: "pp".into(),
+            approved: true,
+            signed_by: "J. Smith".into(),
+        },
+        "merch",
+        25,
+    );
+    let reference = samples::reference_sample(&office.read().unwrap()).unwrap();
+    assert_eq!(
+        (reference.id.as_str(), reference.signed_by.as_str()),
+        ("pp", "J. Smith")
+    );
+
+    // 8. Shipping marks: none yet, 20 days before delivery: a reminder and an alarm.
+    let day60 = at(60);
+    let o: Order = office.read().unwrap();
+    assert!(
+        packaging::shipping_marks_reminder(&o, day60)
+            .unwrap()
+            .none_received
+    );
+    order_op(
+        &mut office,
+        OrderOp::AddPackaging {
+            id: "mark".into(),
+            item: PackagingItem {
+                kind: PackagingKind::ShippingMark,
+                description: "NORTHWIND / PO 26-001 / C/NO.".into(),
+                ..PackagingItem::default()
+            },
+        },
+        "merch",
+        60,
+    );
+    order_op(
+        &mut office,
+        OrderOp::SendPackaging {
+            id: "mark".into(),
+            sent_ms: at(60),
+        },
+        "merch",
+        60,
+    );
+    order_op(
+        &mut office,
+        OrderOp::ConfirmPackaging {
+            id: "mark".into(),
+            confirmed_ms: at(61),
+        },
+        "merch",
+        61,
+    );
+    assert_eq!(
+        packaging::shipping_marks_reminder(&office.read().unwrap(), at(61)),
+        None
+    );
+
+    // 9. Production: the factory falls behind; the order shows at risk across the book.
+    for (week, planned, actual) in [(42, 300, 300), (49, 300, 120), (56, 400, 100)] {
+        order_op(
+            &mut office,
+            OrderOp::SetWeekPlanned {
+                week_ms: at(week),
+                qty: planned,
+            },
+            "merch",
+            week,
+        );
+        order_op(
+            &mut office,
+            OrderOp::SetWeekActual {
+                week_ms: at(week),
+                qty: actual,
+            },
+            "merch",
+            week + 1,
+        );
+    }
+    let o: Order = office.read().unwrap();
+    let report = plan::risk_report([("order-doc-1", &o)], at(62));
+    assert!(report[0].level >= RiskLevel::AtRisk, "{:?}", report[0]);
+    assert!(report[0].projected_ship_ms > at(80));
+
+    // 10. Shipped (late, coded): the order leaves the risk list.
+    order_op(
+        &mut office,
+        OrderOp::CompleteMilestone {
+            id: plan::SHIP_CODE.into(),
+            actual_ms: at(84),
+            late_reason: "factory output".into(),
+            late_code: LateCode::FactoryCapacity,
+        },
+        "merch",
+        84,
+    );
+    let o: Order = office.read().unwrap();
+    let risk = plan::assess("order-doc-1", &o, at(85));
+    assert_eq!(risk.level, RiskLevel::Shipped);
+    assert_eq!(risk.late_by_code.get("factory_capacity"), Some(&1));
+}
