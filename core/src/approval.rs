@@ -37,6 +37,17 @@
 //!
 //! The core checks roles from what the caller says the user holds; the server must pass the
 //! user's job titles, not only the access role.
+//!
+//! # For the server
+//!
+//! - Open a request from a shipped chain: [`crate::chains::new_request`] then [`create`]
+//!   (or `ops::create_json` with the same JSON: `kind`, `chain_steps`, `purpose`, …).
+//! - Record a decision: [`decide`] with the user's job titles (e.g. `["general_manager"]`).
+//! - Write check of a change set touching `decisions`: [`check_new_decisions`] on the
+//!   request before and after, with the delivering user, their job titles and the server's
+//!   clock. It refuses another user's key, a missing role, a step not yet reached, an early
+//!   escalation and a future date; honest offline decisions on completed steps pass.
+//! - Show a request: [`view`] at the server's time (deadline, overdue, escalated to whom).
 
 use std::collections::BTreeMap;
 
@@ -124,6 +135,8 @@ impl StepAction {
 
 /// The most distinct approvals a step may require.
 pub const APPROVALS_NEEDED_MAX: i64 = 9;
+/// How far in the server's future a decision's date may be (device clocks drift), in ms.
+pub const DECISION_CLOCK_SKEW_MS_MAX: i64 = 10 * 60 * 1000;
 /// The most named approvers one step may list.
 pub const APPROVERS_PER_STEP_MAX: usize = 20;
 
@@ -655,6 +668,117 @@ pub fn view(req: &ApprovalRequest, now_ms: i64) -> ApprovalView {
     }
 }
 
+/// For the server's write check: checks every decision that a change set from `user`
+/// (holding `roles`) adds or changes, comparing the request `before` and `after` it. A
+/// decision must be the user's own (key `<step>:<user>`, `by` the user), on a step of the
+/// chain, by someone who may decide that step (its role, a named approver, or its
+/// escalation role when the decision was made after the step's deadline), not on a step
+/// after the one waiting, with a comment to reject and never a rejection of a step that
+/// cannot be rejected. A decision on a step already completed or on a request already
+/// decided is accepted: it was made offline, honestly, and the merge rule gives it its
+/// place. A decision dated more than [`DECISION_CLOCK_SKEW_MS_MAX`] after the server's
+/// `now_ms` is refused (its date decides escalation, so it must not be from the future).
+/// Returns every problem found.
+pub fn check_new_decisions(
+    before: &ApprovalRequest,
+    after: &ApprovalRequest,
+    user: &str,
+    roles: &[&str],
+    now_ms: i64,
+) -> Result<(), Vec<Problem>> {
+    let mut problems = Vec::new();
+    let current_order = view(before, 0)
+        .current_step
+        .and_then(|id| before.steps.get(&id).map(|s| s.order.0));
+    for (key, d) in &after.decisions {
+        if before.decisions.get(key) == Some(d) {
+            continue;
+        }
+        let field = format!("decisions.{key}");
+        if key != &format!("{}:{user}", d.step) || d.by != user {
+            problems.push(Problem::new(
+                &field,
+                "you may only record your own decision",
+            ));
+            continue;
+        }
+        let Some(step) = before.steps.get(&d.step) else {
+            problems.push(Problem::new(&field, "is not on a step of this chain"));
+            continue;
+        };
+        if d.at_ms.0 > now_ms.saturating_add(DECISION_CLOCK_SKEW_MS_MAX) {
+            problems.push(Problem::new(
+                format!("{field}.at_ms"),
+                "is in the future by more than the clock skew allowed",
+            ));
+        }
+        if current_order.is_some_and(|c| step.order.0 > c) {
+            problems.push(Problem::new(&field, "is on a step not yet reached"));
+        }
+        // Whether the step was overdue when the decision was made: its start is the
+        // completion of the step before it, as seen before the change.
+        let started = step_started_ms(before, &d.step);
+        let overdue = step.deadline_days.0 > 0
+            && d.at_ms.0 >= crate::calendar::working_days_deadline(started, step.deadline_days.0);
+        let as_view = ApprovalView {
+            overdue,
+            ..view(before, 0)
+        };
+        if !may_decide(step, &as_view, user, roles) {
+            problems.push(Problem::new(
+                &field,
+                format!("needs the role {}", step.role),
+            ));
+        }
+        if !d.approved {
+            if d.comment.trim().is_empty() {
+                problems.push(Problem::new(
+                    format!("{field}.comment"),
+                    "is required to reject",
+                ));
+            }
+            if !step.action.may_reject() {
+                problems.push(Problem::new(
+                    &field,
+                    format!("a {} step is done, not rejected", step.action),
+                ));
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
+}
+
+/// When the step `id` became (or would become) current: the creation, or the time the
+/// approval completing the step before it was made.
+fn step_started_ms(req: &ApprovalRequest, id: &str) -> i64 {
+    let Some(target) = req.steps.get(id) else {
+        return req.created_at_ms.0;
+    };
+    let mut started = req.created_at_ms.0;
+    let mut steps: Vec<(&String, &Step)> = req.steps.iter().collect();
+    steps.sort_by_key(|(sid, s)| (s.order.0, (*sid).clone()));
+    for (sid, s) in steps {
+        if s.order.0 >= target.order.0 {
+            break;
+        }
+        let mut times: Vec<i64> = req
+            .decisions
+            .values()
+            .filter(|d| &d.step == sid && d.approved)
+            .map(|d| d.at_ms.0)
+            .collect();
+        times.sort_unstable();
+        if let Some(t) = times.get(s.needed() - 1) {
+            started = started.max(*t);
+        }
+    }
+    started
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -947,5 +1071,166 @@ mod tests {
         assert!(with(&|s| s.deadline_days = max_days, 1));
         assert!(!with(&|s| s.deadline_days = max_days + 1, 1));
         assert!(!with(&|s| s.deadline_days = -1, 1));
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn the_write_check_of_decisions() {
+        let mut server = request();
+        let before: ApprovalRequest = server.read().unwrap();
+        let check = |edit: &dyn Fn(&mut Record), user: &str, roles: &[&str]| {
+            let mut after = server.clone();
+            edit(&mut after);
+            check_new_decisions(&before, &after.read().unwrap(), user, roles, 10)
+        };
+        let sm = |r: &mut Record| {
+            decide(
+                r,
+                "s1",
+                true,
+                "",
+                &["sales_manager"],
+                &EditContext::new("sm", 2),
+            )
+            .unwrap();
+        };
+        assert!(check(&sm, "sm", &["sales_manager"]).is_ok());
+        // The same change set, delivered by someone else or by a user without the role.
+        assert!(check(&sm, "other", &["sales_manager"]).is_err());
+        let err = check(&sm, "sm", &["sales"]).unwrap_err();
+        assert!(err[0].message.contains("needs the role"), "{err:?}");
+        // A forged decision on a later step, written past the core's own rules.
+        let forged = |r: &mut Record| {
+            r.edit(&EditContext::new("gm", 3), "forge", |doc| {
+                let decisions = ensure_map(doc, &ROOT, "decisions")?;
+                let d = Decision {
+                    step: "s2".into(),
+                    approved: true,
+                    by: "gm".into(),
+                    at_ms: Int(3),
+                    comment: String::new(),
+                };
+                put_value(doc, &decisions, "s2:gm", &d)
+            })
+            .unwrap();
+        };
+        let err = check(&forged, "gm", &["general_manager"]).unwrap_err();
+        assert!(err[0].message.contains("not yet reached"), "{err:?}");
+        // An honest offline decision on a step someone else completed meanwhile is accepted.
+        sm(&mut server);
+        let before2: ApprovalRequest = server.read().unwrap();
+        let mut late = Record::load(&server.save(), actor_from_bytes(&[9; 16])).unwrap();
+        late.edit(&EditContext::new("sm2", 4), "offline", |doc| {
+            let decisions = ensure_map(doc, &ROOT, "decisions")?;
+            let d = Decision {
+                step: "s1".into(),
+                approved: false,
+                by: "sm2".into(),
+                at_ms: Int(4),
+                comment: "overdue account".into(),
+            };
+            put_value(doc, &decisions, "s1:sm2", &d)
+        })
+        .unwrap();
+        assert!(
+            check_new_decisions(
+                &before2,
+                &late.read().unwrap(),
+                "sm2",
+                &["sales_manager"],
+                10
+            )
+            .is_ok()
+        );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn the_write_check_allows_escalation_only_after_the_deadline() {
+        let fri = 1_795_744_800_000;
+        let new = NewApproval {
+            kind: ApprovalKind::ShippingRelease,
+            subject: "ship SO-1".into(),
+            chain_steps: vec![StepSpec {
+                role: "regional_manager".into(),
+                deadline_days: 1,
+                escalate_to: "business_director".into(),
+                ..StepSpec::default()
+            }],
+            ..NewApproval::default()
+        };
+        let server = create(
+            &new,
+            actor_from_bytes(&[8; 16]),
+            &EditContext::new("s", fri),
+        )
+        .unwrap();
+        let before: ApprovalRequest = server.read().unwrap();
+        let by_director_at = |at: i64| {
+            let mut after = server.clone();
+            decide(
+                &mut after,
+                "s1",
+                true,
+                "",
+                &["business_director"],
+                &EditContext::new("bd", at),
+            )
+            .map(|()| {
+                check_new_decisions(
+                    &before,
+                    &after.read().unwrap(),
+                    "bd",
+                    &["business_director"],
+                    at,
+                )
+            })
+        };
+        // On Friday the director may not decide yet (the core refuses it already)…
+        assert!(by_director_at(fri + 1).is_err());
+        // …on Tuesday, past Monday's deadline, both the core and the write check allow it.
+        let tuesday = fri + 4 * crate::calendar::DAY_MS;
+        assert!(matches!(by_director_at(tuesday), Ok(Ok(()))));
+        // A forged early escalation (written past the core) is refused by the write check.
+        let mut forged = server.clone();
+        forged
+            .edit(&EditContext::new("bd", fri + 1), "forge", |doc| {
+                let decisions = ensure_map(doc, &ROOT, "decisions")?;
+                let d = Decision {
+                    step: "s1".into(),
+                    approved: true,
+                    by: "bd".into(),
+                    at_ms: Int(fri + 1),
+                    comment: String::new(),
+                };
+                put_value(doc, &decisions, "s1:bd", &d)
+            })
+            .unwrap();
+        assert!(
+            check_new_decisions(
+                &before,
+                &forged.read().unwrap(),
+                "bd",
+                &["business_director"],
+                fri + 1
+            )
+            .is_err()
+        );
+        // A decision dated in the future, to claim the escalation early, is refused; within
+        // the allowed clock skew it is not.
+        let mut after = server.clone();
+        decide(
+            &mut after,
+            "s1",
+            true,
+            "",
+            &["business_director"],
+            &EditContext::new("bd", tuesday),
+        )
+        .unwrap();
+        let after: ApprovalRequest = after.read().unwrap();
+        let at_server =
+            |now: i64| check_new_decisions(&before, &after, "bd", &["business_director"], now);
+        assert!(at_server(tuesday - DECISION_CLOCK_SKEW_MS_MAX).is_ok());
+        let err = at_server(tuesday - DECISION_CLOCK_SKEW_MS_MAX - 1).unwrap_err();
+        assert!(err[0].message.contains("future"), "{err:?}");
     }
 }
