@@ -356,21 +356,17 @@ pub fn assess(order_id: &str, order: &Order, today_ms: UnixMs) -> OrderRisk {
             .find(|m| m.code == PRODUCTION_END_CODE)
             .map(|m| m.planned_ms.0)
             .filter(|p| *p > 0);
-        if let Some(planned_end) = planned_end {
-            let projected_end = if rate > 0 {
-                let left = total_qty - actual_to_date;
-                let weeks_needed = (left + rate - 1) / rate;
+        // With no output in the recent weeks there is no rate to project from: the
+        // `ProductionBehind` alarm says so, and the milestones carry the slip.
+        if let Some(planned_end) = planned_end
+            && rate > 0
+        {
+            let left = total_qty - actual_to_date;
+            let weeks_needed = (left + rate - 1) / rate;
+            let projected_end =
                 crate::calendar::day_start_ms(crate::calendar::week_monday(today_ms))
-                    + weeks_needed * 7 * DAY_MS
-            } else {
-                i64::MAX / 4
-            };
-            let production_slip = if rate > 0 {
-                days_between(planned_end, projected_end).max(0)
-            } else {
-                days_between(planned_end, today_ms).max(0) + 7
-            };
-            slip = slip.max(production_slip);
+                    + weeks_needed * 7 * DAY_MS;
+            slip = slip.max(days_between(planned_end, projected_end).max(0));
         }
     }
     let base = if delivery > 0 { delivery } else { today_ms };
