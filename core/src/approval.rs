@@ -1234,3 +1234,88 @@ mod tests {
         assert!(err[0].message.contains("future"), "{err:?}");
     }
 }
+
+/// Property: whatever decisions offline replicas make and in whatever order they merge,
+/// every replica derives the same outcome, and any rejection of a reached step rejects.
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod properties {
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::record::actor_from_bytes;
+
+    /// One offline decision: on which replica, which step (1–3), which user, yes or no.
+    fn decision() -> impl Strategy<Value = (usize, usize, usize, bool)> {
+        (
+            0..3_usize,
+            1..=3_usize,
+            0..4_usize,
+            prop::bool::weighted(0.8),
+        )
+    }
+
+    fn chain() -> Record {
+        let step = |needed| StepSpec {
+            role: "r".into(),
+            approvals_needed: needed,
+            ..StepSpec::default()
+        };
+        let new = NewApproval {
+            subject: "p".into(),
+            chain_steps: vec![step(1), step(2), step(1)],
+            ..NewApproval::default()
+        };
+        create(&new, actor_from_bytes(&[1; 16]), &EditContext::new("s", 1)).unwrap()
+    }
+
+    /// Writes a decision as an offline device would (its own key), whatever step it saw.
+    fn write(r: &mut Record, step: usize, user: usize, approved: bool, at: i64) {
+        let (step, user) = (format!("s{step}"), format!("u{user}"));
+        r.edit(&EditContext::new(&user, at), "decide", |doc| {
+            let decisions = ensure_map(doc, &ROOT, "decisions")?;
+            let d = Decision {
+                step: step.clone(),
+                approved,
+                by: user.clone(),
+                at_ms: Int(at),
+                comment: "c".into(),
+            };
+            put_value(doc, &decisions, &format!("{step}:{user}"), &d)
+        })
+        .unwrap();
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        #[test]
+        fn merge_order_never_changes_the_outcome(decisions in vec(decision(), 0..10)) {
+            let mut base = chain();
+            let mut replicas: Vec<Record> = (0..3_u8)
+                .map(|i| Record::load(&base.save(), actor_from_bytes(&[i + 2; 16])).unwrap())
+                .collect();
+            for (i, (rep, step, user, ok)) in decisions.iter().enumerate() {
+                write(&mut replicas[*rep], *step, *user, *ok, 10 + i as i64);
+            }
+            let mut forward = base.clone();
+            for r in replicas.iter_mut() {
+                forward.merge(r).unwrap();
+            }
+            let mut backward = base.clone();
+            for r in replicas.iter_mut().rev() {
+                backward.merge(r).unwrap();
+            }
+            let req: ApprovalRequest = forward.read().unwrap();
+            let v = view(&req, 0);
+            prop_assert_eq!(&v, &view(&backward.read().unwrap(), 0));
+            prop_assert_eq!(&req, &backward.read::<ApprovalRequest>().unwrap());
+            // Any stored rejection on a step the walk reached decides the outcome.
+            if let Some(step) = &v.rejected_at {
+                prop_assert!(req.decisions.values().any(|d| &d.step == step && !d.approved));
+            }
+            if v.status == ApprovalStatus::Approved {
+                prop_assert!(req.decisions.values().all(|d| d.approved));
+            }
+        }
+    }
+}
