@@ -851,4 +851,59 @@ mod tests {
         assert_eq!(rows.len(), 1, "the same week");
         assert_eq!((rows[0].planned, rows[0].actual), (120, Some(95)));
     }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn behind_means_below_the_named_share_and_the_rate_uses_recent_weeks() {
+        let mut o: Order = order_record(200, 10_000).read().unwrap();
+        let week = |n: i64| crate::calendar::week_key(T0 + n * 7 * DAY_MS);
+        let today = T0 + 10 * 7 * DAY_MS;
+        // Ten past weeks planned at 100: 1000 planned to date.
+        for n in 0..10 {
+            o.week_planned.insert(week(n), Int(100));
+        }
+        let behind = |o: &Order| {
+            assess("o", o, today)
+                .alarms
+                .iter()
+                .any(|a| matches!(a, Alarm::ProductionBehind { .. }))
+        };
+        o.week_actual
+            .insert(week(0), Int(10 * PRODUCTION_BEHIND_PCT));
+        assert!(!behind(&o), "exactly the share is not behind");
+        o.week_actual
+            .insert(week(0), Int(10 * PRODUCTION_BEHIND_PCT - 1));
+        assert!(behind(&o));
+        // The rate is the average of the last RATE_WEEKS reported weeks only: a big first
+        // week followed by RATE_WEEKS slow weeks projects at the slow rate.
+        let mut o: Order = order_record(200, 10_000).read().unwrap();
+        o.milestones.insert(
+            PRODUCTION_END_CODE.into(),
+            Milestone {
+                code: PRODUCTION_END_CODE.into(),
+                planned_ms: Int(T0 + 30 * 7 * DAY_MS),
+                ..Milestone::default()
+            },
+        );
+        o.week_actual.insert(week(0), Int(5_000));
+        let slow = 100;
+        for n in 1..=RATE_WEEKS as i64 {
+            o.week_actual.insert(week(n), Int(slow));
+        }
+        let done = 5_000 + slow * RATE_WEEKS as i64;
+        let weeks_needed = (10_000 - done + slow - 1) / slow;
+        let monday = crate::calendar::day_start_ms(crate::calendar::week_monday(today));
+        let expected = days_between(T0 + 30 * 7 * DAY_MS, monday + weeks_needed * 7 * DAY_MS);
+        assert!(expected > 0);
+        let risk = assess("o", &o, today);
+        assert_eq!(risk.projected_ship_ms, o.delivery_ms.0 + expected * DAY_MS);
+        // No output at all in the recent weeks: no projection from production, only the
+        // alarm.
+        let mut idle: Order = order_record(200, 10_000).read().unwrap();
+        idle.milestones = o.milestones.clone();
+        idle.week_planned.insert(week(0), Int(500));
+        idle.week_actual.insert(week(0), Int(0));
+        let risk = assess("o", &idle, today);
+        assert_eq!(risk.slip_days, 0);
+        assert!(behind(&idle));
+    }
 }
