@@ -217,6 +217,24 @@ pub fn check_write(
     after: &Record,
     paths: &[ChangedPath],
 ) -> Result<(), Vec<Problem>> {
+    check_write_with_gate(p, before, after, paths, None)
+}
+
+/// [`check_write`] for a writer that knows the payment gate of the record's order.
+///
+/// Releasing a purchase order (its `released_ms`) needs the gate, which is derived from
+/// *other* documents (the order's commercial side, special approvals). The sync hub checks
+/// one document at a time and passes `None`: a release arriving by sync is refused, and
+/// releases go through the server's office API, which derives the gate from storage and
+/// passes it here (DESIGN.md §1: derived, never stored; PRODUCT.md: L/C and deposit
+/// orders are released only when the gate opens).
+pub fn check_write_with_gate(
+    p: &Principal,
+    before: Option<&RecordHeader>,
+    after: &Record,
+    paths: &[ChangedPath],
+    gate: Option<&crate::payment_gate::Gate>,
+) -> Result<(), Vec<Problem>> {
     let mut problems = Vec::new();
     let after_header = match after.header() {
         Ok(h) => h,
@@ -278,6 +296,26 @@ pub fn check_write(
             problems.push(problem);
         }
     }
+    let releases = match before {
+        // A new PO must not come released.
+        None => released_at(after) > 0,
+        Some(_) => paths
+            .iter()
+            .any(|c| c.keys.first().is_some_and(|k| k == "released_ms")),
+    };
+    if after.record_type() == RecordType::PurchaseOrder && releases {
+        match gate {
+            None => problems.push(Problem::new(
+                "released_ms",
+                "a purchase order is released through the office (which checks the payment gate), not by sync",
+            )),
+            Some(g) if !g.is_open() => problems.push(Problem::new(
+                "released_ms",
+                format!("the payment gate is closed: {}", gate_text(g)),
+            )),
+            Some(_) => {}
+        }
+    }
     if p.role == Role::Warehouse && after.record_type() == RecordType::StockCount {
         check_found_lines(after, paths, &mut problems);
     }
@@ -291,6 +329,27 @@ pub fn check_write(
         Ok(())
     } else {
         Err(problems)
+    }
+}
+
+/// A purchase order's `released_ms` (0 when absent or not a number).
+fn released_at(r: &Record) -> i64 {
+    use automerge::{ReadDoc, ScalarValue, Value};
+    match r.doc().get(automerge::ROOT, "released_ms") {
+        Ok(Some((Value::Scalar(v), _))) => match v.as_ref() {
+            ScalarValue::Int(n) => *n,
+            ScalarValue::Uint(n) => i64::try_from(*n).unwrap_or(i64::MAX),
+            ScalarValue::F64(n) => *n as i64,
+            _ => 0,
+        },
+        _ => 0,
+    }
+}
+
+fn gate_text(g: &crate::payment_gate::Gate) -> String {
+    match g {
+        crate::payment_gate::Gate::Blocked { message, .. } => message.clone(),
+        other => format!("{other:?}"),
     }
 }
 
@@ -723,6 +782,106 @@ mod tests {
             }),
             Ok(())
         );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn a_po_release_needs_an_open_payment_gate_and_never_comes_by_sync() {
+        use crate::order::{self, NewOrder, PaymentTerm};
+        use crate::payment_gate::{BlockReason, Gate};
+        use crate::purchase_order::{self, PurchaseOrderOp};
+        let order = order::create(
+            &NewOrder {
+                order_no: "SO-1".into(),
+                style_no: "ST-1".into(),
+                factory: "F1".into(),
+                ..NewOrder::default()
+            },
+            actor_from_bytes(&[1; 16]),
+            &EditContext::new("merch", 1),
+        )
+        .unwrap()
+        .read()
+        .unwrap();
+        let new = purchase_order::draft_from_order(
+            &order,
+            "order-doc",
+            "PO-1",
+            14,
+            purchase_order::ProcessSheet {
+                construction: "crew neck".into(),
+                workmanship: "12 stitches / 3 cm".into(),
+                carton_packing: "12 pcs / carton".into(),
+            },
+            std::iter::once((
+                "a1".to_string(),
+                purchase_order::Accessory {
+                    item: "main label".into(),
+                    position: "centre back neck".into(),
+                    pictures: std::iter::once((
+                        "ab".repeat(32),
+                        crate::common::PhotoRef {
+                            sha256: "ab".repeat(32),
+                            ..crate::common::PhotoRef::default()
+                        },
+                    ))
+                    .collect(),
+                    ..purchase_order::Accessory::default()
+                },
+            ))
+            .collect(),
+        );
+        let mut po =
+            purchase_order::create(&new, actor_from_bytes(&[2; 16]), &EditContext::new("m", 2))
+                .unwrap();
+        for role in ["sales", "general_manager"] {
+            purchase_order::apply(
+                &mut po,
+                &PurchaseOrderOp::Sign {
+                    role: role.into(),
+                    name: role.into(),
+                },
+                &EditContext::new(role, 3),
+            )
+            .unwrap();
+        }
+        let open = Gate::Open {
+            term: PaymentTerm::Deposit,
+        };
+        let closed = Gate::Blocked {
+            term: PaymentTerm::Deposit,
+            reason: BlockReason::DepositNotConfirmed,
+            message: "finance has not confirmed the deposit".into(),
+            special_approval: None,
+        };
+        let header = po.header().unwrap();
+        let heads = po.heads();
+        let mut after = po.clone();
+        purchase_order::apply_with_gate(
+            &mut after,
+            &PurchaseOrderOp::Release { released_ms: 50 },
+            Some(&open),
+            &EditContext::new("m", 50),
+        )
+        .unwrap();
+        let after_heads = after.heads();
+        let paths = changed_paths(after.doc_mut(), &heads, &after_heads);
+        let merch = who("m", Role::Merchandiser);
+        let by_sync = check_write(&merch, Some(&header), &after, &paths).unwrap_err();
+        assert!(by_sync[0].message.contains("not by sync"), "{by_sync:?}");
+        let shut = check_write_with_gate(&merch, Some(&header), &after, &paths, Some(&closed))
+            .unwrap_err();
+        assert!(shut[0].message.contains("deposit"), "{shut:?}");
+        assert_eq!(
+            check_write_with_gate(&merch, Some(&header), &after, &paths, Some(&open)),
+            Ok(())
+        );
+        // A PO pushed already released, as a new record, is refused by sync too.
+        let mut born_released = after.clone();
+        let all = born_released.heads();
+        let paths = changed_paths(born_released.doc_mut(), &[], &all);
+        assert!(check_write(&merch, None, &born_released, &paths).is_err());
+        // Other edits of a PO are not affected.
+        assert_eq!(check_write(&merch, Some(&header), &po, &[]), Ok(()));
     }
 
     #[wasm_bindgen_test(unsupported = test)]

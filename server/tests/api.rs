@@ -1483,3 +1483,79 @@ async fn unknown_api_paths_are_json_404_even_beside_the_pwa() {
     // Known endpoints are unchanged.
     assert_eq!(s.get("/api/v1/me", &token).await.status, StatusCode::OK);
 }
+
+/// A purchase order is released only through the payment gate, which the server derives
+/// from the order's commercial side (and the general manager's special approvals): deposit
+/// terms block until finance confirms the deposit.
+#[tokio::test]
+async fn a_po_is_released_only_when_its_payment_gate_opens() {
+    let s = server().await;
+    let merch = s.login("merch").await;
+    let order = s
+        .create(
+            &merch,
+            json!({"type": "order", "order_no": "SO-77", "style_no": "ST-7", "factory": "F1"}),
+        )
+        .await;
+    let commercial = s
+        .create(
+            &merch,
+            json!({"type": "order_commercial", "order_id": order, "order_no": "SO-77",
+                   "payment_term": "deposit"}),
+        )
+        .await;
+    let picture = "ab".repeat(32);
+    let po = s
+        .create(
+            &merch,
+            json!({
+                "type": "purchase_order", "po_no": "PO-77", "order_id": order,
+                "order_no": "SO-77", "style_no": "ST-7", "factory": "F1",
+                "process_sheet": {"construction": "crew neck", "workmanship": "12 stitches / 3 cm",
+                                  "carton_packing": "12 pcs / carton"},
+                "accessories": {"a1": {"item": "main label", "position": "centre back neck",
+                                       "pictures": {picture.clone(): {"sha256": picture}}}}
+            }),
+        )
+        .await;
+    for role in ["sales", "general_manager"] {
+        let signed = s
+            .post(
+                &format!("/api/v1/records/{po}/ops"),
+                &merch,
+                json!({"op": "sign", "role": role, "name": role}),
+            )
+            .await;
+        assert_eq!(signed.status, StatusCode::OK, "{}", signed.error());
+    }
+    let release = json!({"op": "release", "released_ms": 1_700_000_000_000_i64});
+    let refused = s
+        .post(
+            &format!("/api/v1/records/{po}/ops"),
+            &merch,
+            release.clone(),
+        )
+        .await;
+    assert!(refused.status.is_client_error(), "{}", refused.status);
+    assert!(refused.error().contains("deposit"), "{}", refused.error());
+    let read = s.get(&format!("/api/v1/records/{po}"), &merch).await;
+    assert_eq!(read.json()["view"]["record"]["released_ms"], json!(0), "not released");
+
+    let confirmed = s
+        .post(
+            &format!("/api/v1/records/{commercial}/ops"),
+            &merch,
+            json!({"op": "confirm_deposit", "amount": {"minor": 300_000, "currency": "USD"},
+                   "received_ms": 1_699_000_000_000_i64}),
+        )
+        .await;
+    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.error());
+    let released = s
+        .post(&format!("/api/v1/records/{po}/ops"), &merch, release)
+        .await;
+    assert_eq!(released.status, StatusCode::OK, "{}", released.error());
+    assert_eq!(
+        released.json()["view"]["record"]["released_ms"],
+        json!(1_700_000_000_000_i64)
+    );
+}

@@ -14,12 +14,15 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gendan_core::access::{
-    Access, Principal, changed_paths, check_write, may_create, record_access,
+    Access, Principal, changed_paths, check_write, check_write_with_gate, may_create, record_access,
 };
-use gendan_core::approval;
+use gendan_core::approval::{self, ApprovalRequest};
 use gendan_core::common::EditContext;
 use gendan_core::ops::{self, Viewer};
+use gendan_core::order::OrderCommercial;
+use gendan_core::payment_gate::{self, Gate};
 use gendan_core::protocol::DocumentId;
+use gendan_core::purchase_order::PurchaseOrder;
 use gendan_core::record::{Record, RecordError, RecordHeader, RecordType, actor_from_bytes};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -28,9 +31,11 @@ use super::{blocking, json_body, non_empty, now_unix_ms, path, query, session};
 use crate::accounts::{Session, check_username};
 use crate::persist::from_record_summary;
 use crate::projections::{
-    ASSIGNEES_MAX, Filter, ProjectionError, QUERY_LIMIT_DEFAULT, QUERY_LIMIT_MAX, RecordSummary,
+    ASSIGNEES_MAX, Filter, IndexField, ProjectionError, QUERY_LIMIT_DEFAULT, QUERY_LIMIT_MAX,
+    RecordSummary,
 };
 use crate::serve::{ApiError, AppState};
+use crate::store::SCAN_ROWS_MAX;
 use crate::sync::{EditFn, SyncStorage, header_of, random_bytes16};
 
 /// Projection pages one list request of a field user reads at most while it looks for
@@ -70,7 +75,7 @@ fn load(state: &AppState, p: &Principal, id: &str) -> Result<Loaded, ApiError> {
         .load(&doc_id.to_string())
         .map_err(ApiError::internal)?
         .ok_or_else(|| no_record(id))?;
-    let doc = AutoCommit::load(&bytes)
+    let doc = gendan_core::guard::load(&bytes)
         .map_err(|e| ApiError::internal(format!("stored document {doc_id} does not load: {e}")))?;
     let record = match Record::from_doc(doc) {
         Ok(record) => record,
@@ -428,6 +433,17 @@ async fn run_edit(
     id: DocumentId,
     edit: Edit,
 ) -> Result<(), ApiError> {
+    run_edit_with_gate(state, p, id, edit, None).await
+}
+
+/// [`run_edit`] with the payment gate of the record's order (a purchase order's release).
+async fn run_edit_with_gate(
+    state: &AppState,
+    p: &Principal,
+    id: DocumentId,
+    edit: Edit,
+    gate: Option<Gate>,
+) -> Result<(), ApiError> {
     // The loop takes errors as text; the typed answer travels beside it.
     let answer: Arc<Mutex<Option<ApiError>>> = Arc::new(Mutex::new(None));
     let slot = answer.clone();
@@ -451,7 +467,7 @@ async fn run_edit(
             let after = record.heads();
             if before != after {
                 let paths = changed_paths(record.doc_mut(), &before, &after);
-                check_write(&who, Some(&header), record, &paths)
+                check_write_with_gate(&who, Some(&header), record, &paths, gate.as_ref())
                     .map_err(|problems| refused(&problems))?;
             }
             Ok(())
@@ -504,15 +520,85 @@ pub async fn apply_op(
         ));
     }
     let loaded = load_for_write(&state, &session, id).await?;
+    // A purchase order's operations run with its order's payment gate, derived now from
+    // storage: the release op refuses a closed gate, and so does the write check.
+    let gate = if loaded.record.record_type() == RecordType::PurchaseOrder {
+        let po: PurchaseOrder = loaded.record.read().map_err(|e| bad_input(&e))?;
+        let st = state.clone();
+        Some(blocking(move || payment_gate_of(&st, &po)).await?)
+    } else {
+        None
+    };
     let op = op.to_string();
-    run_edit(
+    let op_gate = gate.clone();
+    run_edit_with_gate(
         &state,
         &session.user.principal(),
         loaded.id,
-        Box::new(move |record, ctx| ops::apply_json(record, &op, ctx).map_err(|e| e.to_string())),
+        Box::new(move |record, ctx| {
+            ops::apply_json_with_gate(record, &op, op_gate.as_ref(), ctx).map_err(|e| e.to_string())
+        }),
+        gate,
     )
     .await?;
     fresh(&state, &session, loaded.id).await
+}
+
+/// The payment gate of a purchase order's order: the order's commercial side and every
+/// special approval naming the order, read from storage whatever the caller's scope (the
+/// gate is the server's decision, not the caller's view). 409 when the order has no
+/// commercial side, so its payment term is unknown.
+fn payment_gate_of(state: &AppState, po: &PurchaseOrder) -> Result<Gate, ApiError> {
+    let projections = &state.storage.projections;
+    let ids = projections
+        .ids_by(IndexField::OrderNo, &po.order_no, None, SCAN_ROWS_MAX)
+        .map_err(projection_error)?;
+    let mut commercial: Option<OrderCommercial> = None;
+    let mut specials: Vec<ApprovalRequest> = Vec::new();
+    for id in ids {
+        let Some(summary) = projections.get(&id).map_err(projection_error)? else {
+            continue;
+        };
+        let wanted = summary.record_type == RecordType::OrderCommercial.as_str()
+            || summary.record_type == RecordType::Approval.as_str();
+        if !wanted {
+            continue;
+        }
+        let Some(bytes) = state.storage.docs.load(&id).map_err(ApiError::internal)? else {
+            continue;
+        };
+        let doc = gendan_core::guard::load(&bytes)
+            .map_err(|e| ApiError::internal(format!("stored document {id} does not load: {e}")))?;
+        let Ok(record) = Record::from_doc(doc) else {
+            continue;
+        };
+        match record.record_type() {
+            RecordType::OrderCommercial => {
+                let c: OrderCommercial = record.read().map_err(ApiError::internal)?;
+                // The commercial side of this very order first; else one with its number.
+                let better = c.order_id == po.order_id
+                    || (commercial.is_none() && c.order_no.trim() == po.order_no.trim());
+                if better {
+                    commercial = Some(c);
+                }
+            }
+            RecordType::Approval => {
+                specials.push(record.read().map_err(ApiError::internal)?);
+            }
+            _ => {}
+        }
+    }
+    let commercial = commercial.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            format!(
+                "order {} has no commercial side (payment term) on record, so its payment gate is unknown",
+                po.order_no
+            ),
+        )
+    })?;
+    let candidates: Vec<&ApprovalRequest> = specials.iter().collect();
+    Ok(payment_gate::gate_any(&commercial, &candidates))
 }
 
 /// `POST /records/{id}/decide` body.
