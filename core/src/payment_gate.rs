@@ -548,4 +548,39 @@ mod tests {
             .is_ok()
         );
     }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn an_older_commercial_record_without_the_new_fields_reads_and_gates() {
+        use automerge::transaction::Transactable;
+        // As an earlier build wrote it: no L/C, deposit or review keys at all.
+        let mut doc = automerge::AutoCommit::new();
+        doc.put(automerge::ROOT, "type", "order_commercial")
+            .unwrap();
+        doc.put(automerge::ROOT, "schema", 1_i64).unwrap();
+        doc.put(automerge::ROOT, "order_no", "SO-OLD").unwrap();
+        doc.put(automerge::ROOT, "payment_term", "lc").unwrap();
+        let mut r = Record::load(&doc.save(), actor_from_bytes(&[6; 16])).unwrap();
+        let c: OrderCommercial = r.read().unwrap();
+        assert_eq!(
+            blocked_reason(&gate(&c, None)),
+            Some(BlockReason::LcNotReceived)
+        );
+        assert!(!crate::review::contract_review(&c).complete);
+        // The new operations write into it.
+        op(
+            &mut r,
+            CommercialOp::RecordLcReceived {
+                lc_no: "LC-1".into(),
+                received_ms: 2,
+            },
+        );
+        op(
+            &mut r,
+            CommercialOp::CheckLc {
+                matches: true,
+                discrepancies: String::new(),
+            },
+        );
+        assert!(gate_of(&r, None).is_open());
+    }
 }
