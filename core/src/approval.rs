@@ -48,6 +48,7 @@
 //!   clock. It refuses another user's key, a missing role, a step not yet reached, an early
 //!   escalation and a future date; honest offline decisions on completed steps pass.
 //! - Show a request: [`view`] at the server's time (deadline, overdue, escalated to whom).
+//! - The approvals inbox: [`waiting_for`] says which step a user may decide now.
 
 use std::collections::BTreeMap;
 
@@ -668,6 +669,22 @@ pub fn view(req: &ApprovalRequest, now_ms: i64) -> ApprovalView {
     }
 }
 
+/// For the approvals inbox ("my approvals"): the step of `req` that `user`, holding
+/// `roles`, may decide now — as its role holder, a named approver, or the escalation role
+/// once overdue — and has not decided yet. `None` when there is nothing for them.
+pub fn waiting_for(
+    req: &ApprovalRequest,
+    user: &str,
+    roles: &[&str],
+    now_ms: i64,
+) -> Option<String> {
+    let v = view(req, now_ms);
+    let id = v.current_step.clone()?;
+    let step = req.steps.get(&id)?;
+    let decided = req.decisions.contains_key(&format!("{id}:{user}"));
+    (!decided && may_decide(step, &v, user, roles)).then_some(id)
+}
+
 /// For the server's write check: checks every decision that a change set from `user`
 /// (holding `roles`) adds or changes, comparing the request `before` and `after` it. A
 /// decision must be the user's own (key `<step>:<user>`, `by` the user), on a step of the
@@ -1140,6 +1157,36 @@ mod tests {
                 10
             )
             .is_ok()
+        );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn the_inbox_shows_the_step_waiting_for_me() {
+        let mut r = quorum_request();
+        let req = |r: &Record| -> ApprovalRequest { r.read().unwrap() };
+        assert_eq!(
+            waiting_for(&req(&r), "m1", &["committee"], 2).as_deref(),
+            Some("s1")
+        );
+        assert_eq!(waiting_for(&req(&r), "gm", &["general_manager"], 2), None);
+        decide(
+            &mut r,
+            "s1",
+            true,
+            "",
+            &["committee"],
+            &EditContext::new("m1", 3),
+        )
+        .unwrap();
+        assert_eq!(
+            waiting_for(&req(&r), "m1", &["committee"], 4),
+            None,
+            "decided already"
+        );
+        assert_eq!(
+            waiting_for(&req(&r), "m2", &["committee"], 4).as_deref(),
+            Some("s1"),
+            "the quorum needs one more"
         );
     }
 
