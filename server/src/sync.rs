@@ -470,7 +470,12 @@ impl Loop {
         }
     }
 
-    fn ensure_loaded(&mut self, doc: DocumentId, pending: &mut Pending) -> Result<(), String> {
+    fn ensure_loaded(
+        &mut self,
+        doc: DocumentId,
+        turn: &mut Turn,
+        pending: &mut Pending,
+    ) -> Result<(), String> {
         if self.hub.is_loaded(&doc) {
             return Ok(());
         }
@@ -478,7 +483,9 @@ impl Loop {
         self.hub
             .loaded(doc, bytes.as_deref(), now_ms())
             .map_err(|e| format!("stored document {doc} does not load: {e}"))?;
-        self.drain(pending, &mut Turn::default());
+        // Into this turn: the hub's output may hold writes of earlier events of the turn
+        // (e.g. index changes made for other records), which must be committed with it.
+        self.drain(pending, turn);
         Ok(())
     }
 
@@ -496,7 +503,7 @@ impl Loop {
         let mut new = AutoCommit::load(bytes).map_err(|e| e.to_string())?;
         let changes: Vec<Change> = new.get_changes(&[]);
         let hashes = changes.iter().map(Change::hash).collect();
-        self.ensure_loaded(doc, pending)?;
+        self.ensure_loaded(doc, turn, pending)?;
         self.hub
             .apply_local(doc, changes)
             .map_err(|e| e.to_string())?;
@@ -512,7 +519,7 @@ impl Loop {
         turn: &mut Turn,
         pending: &mut Pending,
     ) -> Result<(), String> {
-        self.ensure_loaded(doc, pending)?;
+        self.ensure_loaded(doc, turn, pending)?;
         let Some(current) = self.hub.document(&doc) else {
             return Err(format!("record {doc} does not exist"));
         };
@@ -663,7 +670,7 @@ impl Loop {
                 continue;
             };
             let index = self.ensure_index(p, turn, pending)?;
-            self.ensure_loaded(index, pending)?;
+            self.ensure_loaded(index, turn, pending)?;
             let Some(mut idx) = self.hub.document(&index) else {
                 continue;
             };
