@@ -54,6 +54,11 @@ pub fn route_table() -> Vec<RouteEntry> {
         (Method::GET, "/records/{id}/history", get(records::history)),
         (Method::GET, "/aql", get(aql::plan)),
         (
+            Method::GET,
+            "/export/orders.xlsx",
+            get(records::export_orders),
+        ),
+        (
             Method::PUT,
             "/blobs/{sha256}",
             put(blobs::put_whole).layer(blob_body()),

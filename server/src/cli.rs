@@ -56,6 +56,60 @@ pub enum Command {
     /// The folder must be absent or empty; the file is checked whole (structure, every blob's
     /// hash, the final SHA-256) before anything is written.
     Restore(admin::RestoreArgs),
+    /// Write the order tracking sheet (one row per order line with the milestone dates).
+    ///
+    /// `gendan export orders --data D --out FILE.xlsx [--lang zh|en]`. Stop the server first
+    /// (or download it from the office page).
+    #[command(subcommand)]
+    Export(ExportCommand),
+    /// Read an order tracking sheet: creates or updates orders (matched by order no. and
+    /// style no.) and prints {"created": N, "updated": M, "errors": [{"row", "message"}]}.
+    ///
+    /// `gendan import orders --data D FILE.xlsx`. Bad rows are reported and skipped; the
+    /// good ones are imported. Stop the server first.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+/// What `gendan export` writes.
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// The order tracking sheet.
+    Orders(ExportOrdersArgs),
+}
+
+/// The arguments of `gendan export orders`.
+#[derive(Debug, Args)]
+pub struct ExportOrdersArgs {
+    /// The data folder.
+    #[arg(long, default_value = crate::data_dir::DEFAULT_DATA_DIR)]
+    pub data: std::path::PathBuf,
+    /// The workbook to write (refused if it exists).
+    #[arg(long)]
+    pub out: std::path::PathBuf,
+    /// The language of the headers.
+    #[arg(long, value_enum, default_value_t = crate::excel::Lang::Zh)]
+    pub lang: crate::excel::Lang,
+}
+
+/// What `gendan import` reads.
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// An order tracking sheet.
+    Orders(ImportOrdersArgs),
+}
+
+/// The arguments of `gendan import orders`.
+#[derive(Debug, Args)]
+pub struct ImportOrdersArgs {
+    /// The data folder.
+    #[arg(long, default_value = crate::data_dir::DEFAULT_DATA_DIR)]
+    pub data: std::path::PathBuf,
+    /// The user the orders are created and changed by (an account of an office role).
+    #[arg(long, default_value = "admin")]
+    pub user: String,
+    /// The workbook (.xlsx) to read.
+    pub file: std::path::PathBuf,
 }
 
 /// The arguments of `gendan aql`.
@@ -142,6 +196,13 @@ fn run_async(command: &Command) -> Option<ExitCode> {
                 .map_err(anyhow::Error::from)
                 .and_then(|rt| rt.block_on(demo_command(args)))
         }
+        Command::Export(ExportCommand::Orders(args)) => export_orders(args),
+        Command::Import(ImportCommand::Orders(args)) => {
+            init_logging();
+            runtime()
+                .map_err(anyhow::Error::from)
+                .and_then(|rt| rt.block_on(import_orders(args)))
+        }
         _ => return None,
     };
     Some(match result {
@@ -153,20 +214,76 @@ fn run_async(command: &Command) -> Option<ExitCode> {
     })
 }
 
-async fn demo_command(args: &DemoArgs) -> anyhow::Result<()> {
-    let data = crate::data_dir::DataDir::new(&args.data);
-    let (storage, _blobs) = crate::serve::open_storage(&data)?;
+/// A sync loop over `storage` for a command that writes records outside the server.
+fn offline_sync(storage: &crate::persist::ServerStorage, name: &str) -> crate::sync::SyncHandle {
     let config = crate::sync::SyncConfig {
         hub: gendan_core::protocol::hub::HubConfig {
-            peer_id: gendan_core::protocol::PeerId::new("gendan-demo-loader"),
-            storage_id: gendan_core::protocol::StorageId::new("demo-loader"),
+            peer_id: gendan_core::protocol::PeerId::new(format!("gendan-{name}")),
+            storage_id: gendan_core::protocol::StorageId::new(name),
             limits: gendan_core::protocol::hub::HubLimits::default(),
         },
         pending_outbound_max: crate::sync::PENDING_OUTBOUND_MAX_DEFAULT,
         batch_events_max: crate::sync::BATCH_EVENTS_MAX_DEFAULT,
         idle_unload_ms: crate::sync::IDLE_UNLOAD_MS_DEFAULT,
     };
-    let sync = crate::sync::spawn(config, std::sync::Arc::new(storage.clone()));
+    crate::sync::spawn(config, std::sync::Arc::new(storage.clone()))
+}
+
+/// `gendan export orders`.
+fn export_orders(args: &ExportOrdersArgs) -> anyhow::Result<()> {
+    use anyhow::Context;
+    if args.out.exists() {
+        anyhow::bail!("{} exists; choose another file", args.out.display());
+    }
+    let data = crate::data_dir::DataDir::new(&args.data);
+    let (storage, _blobs) = crate::serve::open_storage(&data)?;
+    let rows = crate::excel::store_rows(&storage)?;
+    let bytes = crate::excel::write_sheet(&rows, args.lang)?;
+    std::fs::write(&args.out, &bytes)
+        .with_context(|| format!("cannot write {}", args.out.display()))?;
+    let mut out = io::stdout().lock();
+    serde_json::to_writer(
+        &mut out,
+        &serde_json::json!({ "out": args.out, "rows": rows.len(), "bytes": bytes.len() }),
+    )?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// `gendan import orders`.
+async fn import_orders(args: &ImportOrdersArgs) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let bytes = std::fs::read(&args.file)
+        .with_context(|| format!("cannot read {}", args.file.display()))?;
+    let rows = crate::excel::read_sheet(&bytes)
+        .with_context(|| format!("{} was not imported", args.file.display()))?;
+    let data = crate::data_dir::DataDir::new(&args.data);
+    let (storage, _blobs) = crate::serve::open_storage(&data)?;
+    match storage.accounts.get_user(&args.user)? {
+        Some(user) if user.role.is_office() => {}
+        Some(_) => anyhow::bail!("{} is not an office user; use --user", args.user),
+        None => anyhow::bail!("there is no user {}; use --user", args.user),
+    }
+    let sync = offline_sync(&storage, "import");
+    let now = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0),
+    )
+    .unwrap_or(i64::MAX);
+    let summary = crate::excel::import(&storage, &sync, rows, &args.user, now).await;
+    sync.shutdown().await;
+    let mut out = io::stdout().lock();
+    serde_json::to_writer(&mut out, &summary)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+async fn demo_command(args: &DemoArgs) -> anyhow::Result<()> {
+    let data = crate::data_dir::DataDir::new(&args.data);
+    let (storage, _blobs) = crate::serve::open_storage(&data)?;
+    let sync = offline_sync(&storage, "demo-loader");
     let loaded = crate::demo::seed_if_empty(&storage, &sync).await?;
     sync.shutdown().await;
     let mut out = io::stdout().lock();
@@ -199,7 +316,8 @@ pub fn execute(cli: &Cli, out: &mut impl Write) -> Result<(), CliError> {
         Command::User(command) => Ok(admin::user(command, out)?),
         Command::Backup(args) => Ok(admin::backup(args, out)?),
         Command::Restore(args) => Ok(admin::restore(args, out)?),
-        Command::Serve(_) | Command::Demo(_) => Ok(()), // run by `run_async`
+        // Run by `run_async`.
+        Command::Serve(_) | Command::Demo(_) | Command::Export(_) | Command::Import(_) => Ok(()),
     }
 }
 

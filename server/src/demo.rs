@@ -124,6 +124,30 @@ pub fn demo_records(now: i64) -> anyhow::Result<Vec<(String, Record)>> {
         actor(),
         &merch,
     )?;
+    // Its Time & Action plan, planned backwards from the delivery date, with the first
+    // steps (contract review, handover) done.
+    let mut order = order;
+    order::apply(
+        &mut order,
+        &order::OrderOp::PlanBackwards {
+            owners: BTreeMap::new(),
+        },
+        "demo-plan",
+        &merch,
+    )?;
+    let planned: order::Order = order.read()?;
+    for (n, code) in ["contract_review", "handover"].into_iter().enumerate() {
+        if let Some(m) = planned.milestones.get(code) {
+            order::apply(
+                &mut order,
+                &serde_json::from_value(serde_json::json!({
+                    "op": "complete_milestone", "id": code, "actual_ms": m.planned_ms.0,
+                }))?,
+                &format!("demo-done-{n}"),
+                &merch,
+            )?;
+        }
+    }
     out.push(("merch".into(), order));
     let commercial =
         order::create_commercial("", "SO-2026-0815", PaymentTerm::Deposit, actor(), &merch);

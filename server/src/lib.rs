@@ -13,6 +13,7 @@ pub mod cli;
 pub mod data_dir;
 pub mod demo;
 pub mod docs;
+pub mod excel;
 pub mod persist;
 pub mod projections;
 pub mod quarantine;

@@ -1539,7 +1539,11 @@ async fn a_po_is_released_only_when_its_payment_gate_opens() {
     assert!(refused.status.is_client_error(), "{}", refused.status);
     assert!(refused.error().contains("deposit"), "{}", refused.error());
     let read = s.get(&format!("/api/v1/records/{po}"), &merch).await;
-    assert_eq!(read.json()["view"]["record"]["released_ms"], json!(0), "not released");
+    assert_eq!(
+        read.json()["view"]["record"]["released_ms"],
+        json!(0),
+        "not released"
+    );
 
     let confirmed = s
         .post(
@@ -1557,5 +1561,44 @@ async fn a_po_is_released_only_when_its_payment_gate_opens() {
     assert_eq!(
         released.json()["view"]["record"]["released_ms"],
         json!(1_700_000_000_000_i64)
+    );
+}
+
+/// The office downloads the order tracking sheet; field roles may not.
+#[tokio::test]
+async fn the_tracking_sheet_downloads_for_the_office_only() {
+    let s = server().await;
+    let merch = s.login("merch").await;
+    s.create(
+        &merch,
+        json!({"type": "order", "order_no": "SO-9", "style_no": "ST-9", "factory": "F1",
+               "lines": {"navy": {"colour": "navy", "sizes": {}, "quantity": 120}}}),
+    )
+    .await;
+    let answer = s.get("/api/v1/export/orders.xlsx?lang=en", &merch).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.error());
+    assert!(
+        answer.headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .contains("spreadsheetml")
+    );
+    let rows: Vec<_> = gendan_server::excel::read_sheet(&answer.body)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.unwrap().1)
+        .collect();
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0].order_no.as_str(), rows[0].quantity), ("SO-9", 120));
+    let qc = s.login("qc1").await;
+    assert_eq!(
+        s.get("/api/v1/export/orders.xlsx", &qc).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        s.get("/api/v1/export/orders.xlsx?lang=fr", &merch)
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
     );
 }

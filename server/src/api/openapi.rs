@@ -416,6 +416,33 @@ pub fn document() -> Value {
         },
     );
 
+    add(
+        "/api/v1/export/orders.xlsx",
+        "get",
+        Op {
+            summary: "The order tracking sheet (订单跟踪表) of every order, as an Excel workbook \
+                      (the same as `gendan export orders`). Office roles only.",
+            tag: "records",
+            public: false,
+            parameters: vec![query_param(
+                "lang",
+                "Header language: zh (default) or en.",
+                json!({ "type": "string", "enum": ["zh", "en"] }),
+            )],
+            body: None,
+            responses: vec![
+                (
+                    "200",
+                    json!({ "description": "The workbook.", "content": {
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
+                            { "schema": { "type": "string", "format": "binary" } } } }),
+                ),
+                ("400", bad()),
+                ("403", forbidden()),
+            ],
+        },
+    );
+
     // blobs
     add(
         "/api/v1/blobs/{sha256}",

@@ -794,3 +794,43 @@ pub async fn history(
     .await?;
     Ok(Json(value))
 }
+
+/// `GET /export/orders.xlsx` query.
+#[derive(Debug, Deserialize)]
+pub struct ExportQuery {
+    /// Header language.
+    #[serde(default)]
+    pub lang: crate::excel::Lang,
+}
+
+/// `GET /export/orders.xlsx`: the order tracking sheet, for office roles.
+pub async fn export_orders(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    q: Result<Query<ExportQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let session = session(&state, &headers)?;
+    if !session.user.role.is_office() {
+        return Err(ApiError::forbidden(
+            "the order tracking sheet is for office roles",
+        ));
+    }
+    let q = query(q)?;
+    let bytes =
+        blocking(move || crate::excel::export(&state.storage, q.lang).map_err(ApiError::internal))
+            .await?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"orders.xlsx\"",
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
