@@ -31,6 +31,16 @@ const repo = new Repo({
 
 wss.on("listening", () => console.log(`listening on 127.0.0.1:${port}`));
 
+// Not in the stock sync server: under the benchmark's load, automerge-repo's internal
+// 60 s timeouts (withTimeout) reject with nobody listening, which ends node by default.
+// Log them and keep serving, so that the run can finish; the benchmark counts what the
+// devices then see (e.g. documents that never arrive).
+let rejections = 0;
+process.on("unhandledRejection", (e) => {
+  rejections += 1;
+  if (rejections <= 5) console.error(`reference server: unhandled rejection: ${e?.message ?? e}`);
+});
+
 const stop = () => {
   wss.close();
   repo.shutdown?.();
