@@ -351,10 +351,7 @@ fn cell_text(cell: &Data) -> String {
 
 /// Parses `YYYY-MM-DD` (also with `/` or `.`) into a day number.
 fn parse_date_text(text: &str) -> Option<i64> {
-    let parts: Vec<&str> = text
-        .split(|c| c == '-' || c == '/' || c == '.')
-        .map(str::trim)
-        .collect();
+    let parts: Vec<&str> = text.split(['-', '/', '.']).map(str::trim).collect();
     let [y, m, d] = parts.as_slice() else {
         return None;
     };
@@ -398,8 +395,11 @@ fn cell_day(cell: &Data) -> Result<Option<i64>, String> {
     Ok(Some(serial.floor() as i64 - EXCEL_UNIX_EPOCH))
 }
 
+/// The rows of a sheet, each with its row number, or why it was refused.
+pub type SheetRows = Vec<Result<(usize, SheetRow), RowError>>;
+
 /// Reads a workbook's first sheet: the rows, each parsed or refused with its row number.
-pub fn read_sheet(bytes: &[u8]) -> Result<Vec<Result<(usize, SheetRow), RowError>>, SheetError> {
+pub fn read_sheet(bytes: &[u8]) -> Result<SheetRows, SheetError> {
     if bytes.len() > IMPORT_BYTES_MAX {
         return Err(SheetError::TooLarge(bytes.len()));
     }
@@ -527,6 +527,10 @@ fn find_order(
 
 /// Brings `record` (an order) in line with the sheet's rows for it: order fields, lines
 /// (matched by colour) and template milestone dates. Key-level edits only.
+#[allow(
+    clippy::result_large_err,
+    reason = "RecordError comes from the core's edit closure"
+)]
 fn apply_rows(record: &mut Record, rows: &[SheetRow], ctx: &EditContext) -> Result<(), String> {
     let first = &rows[0];
     let o: Order = record.read().map_err(|e| e.to_string())?;
@@ -682,7 +686,7 @@ fn line_id(colour: &str) -> String {
 pub async fn import(
     storage: &ServerStorage,
     sync: &SyncHandle,
-    rows: Vec<Result<(usize, SheetRow), RowError>>,
+    rows: SheetRows,
     user: &str,
     now_ms: i64,
 ) -> ImportSummary {
