@@ -3,7 +3,8 @@
 #   make build   everything `make run` needs (server binary, WASM module, PWA when present)
 #   make run     build, then serve the demo on http://127.0.0.1:8080
 #   make test    every check CI runs, in order, stopping at the first failure
-#   make bench   benchmarks
+#   make bench   benchmarks: load vs the reference sync server, core micro-benchmarks
+#                (BENCHMARKS.md); smaller or larger: BENCH_SCALE=0.1 make bench
 #   make fuzz    run every fuzz target for FUZZ_SECONDS (20) s each (cargo-fuzz; see
 #                fuzz/README.md); longer: FUZZ_SECONDS=300 make fuzz
 #   make setup   install missing tools (wasm32 target, clippy/rustfmt, wasm-bindgen-cli,
@@ -208,9 +209,24 @@ fuzz:
 
 # --- bench -----------------------------------------------------------------------------
 
+# The load benchmark (BENCHMARKS.md): bench/'s generator (`gendan-load`) runs the same
+# workload against `gendan serve` (release) and the reference automerge-repo server
+# (tests/bench-reference, node), prints the table and the final ratio line, then the
+# memory at rest; then the criterion micro-benchmarks of the core. BENCH_SCALE (default 1)
+# shrinks or grows the load: BENCH_SCALE=0.1 make bench is a smoke run. Not part of
+# `make test`.
+BENCH_SCALE ?= 1
+export BENCH_SCALE
+
 bench:
-	$(call banner,bench: cargo bench -p gendan-core)
-	$(CARGO) bench -p gendan-core
+	$(call banner,bench: build gendan and the load generator (release))
+	$(CARGO) build --release -p gendan-server -p gendan-bench
+	$(call banner,bench: reference server packages (tests/bench-reference))
+	cd tests/bench-reference && { [ -f node_modules/.package-lock.json ] && [ ! package-lock.json -nt node_modules/.package-lock.json ] || { npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.package-lock.json; }; }
+	$(call banner,bench: load (BENCH_SCALE=$(BENCH_SCALE)): gendan vs the reference server)
+	./target/release/gendan-load --gendan-bin ./target/release/gendan --reference-dir tests/bench-reference
+	$(call banner,bench: core micro-benchmarks (criterion))
+	$(CARGO) bench -p gendan-core --bench core
 
 # --- clean -----------------------------------------------------------------------------
 
