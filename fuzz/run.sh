@@ -10,6 +10,9 @@
 #   FUZZ_TARGETS     targets to run (default: all four)
 #   FUZZ_SANITIZER   none (default) or address. `address` passes -Zsanitizer, so it sets
 #                    RUSTC_BOOTSTRAP=1 to use the stable toolchain's unstable flags.
+#   FUZZ_DEV         1: build the targets with cargo-fuzz's --dev (debug profile, our crates
+#                    unoptimised): about half the cold build time, fewer runs per second.
+#                    What `make test`'s short run uses; `make fuzz` builds optimised.
 #   FUZZ_RSS_MB      libFuzzer's memory limit (default 2048)
 #   FUZZ_KNOWN_OOM   targets whose running out of memory is a known open bug, reported but
 #                    not a failure (default: document_load — Automerge 0.12 can take GBs
@@ -29,6 +32,7 @@ FUZZ_SECONDS="${FUZZ_SECONDS:-20}"
 FUZZ_TARGETS="${FUZZ_TARGETS:-frame_decode document_load write_check hub}"
 FUZZ_SANITIZER="${FUZZ_SANITIZER:-none}"
 FUZZ_RSS_MB="${FUZZ_RSS_MB:-2048}"
+FUZZ_DEV="${FUZZ_DEV:-0}"
 FUZZ_KNOWN_OOM="${FUZZ_KNOWN_OOM-document_load}"
 # The cargo-fuzz release known to build with this toolchain (Rust 1.95); --locked uses
 # the dependency versions it was released with.
@@ -56,6 +60,9 @@ ensure_cargo_fuzz() {
 fuzz() {
   ensure_cargo_fuzz
   local flags=(--sanitizer "$FUZZ_SANITIZER")
+  if [[ "$FUZZ_DEV" == 1 ]]; then
+    flags+=(--dev)
+  fi
   if [[ "$FUZZ_SANITIZER" != none ]]; then
     # Sanitizers are -Z flags: accepted by the stable compiler only with this.
     export RUSTC_BOOTSTRAP=1

@@ -46,8 +46,9 @@ pub const ACTIVITY_ENTRIES_MAX: usize = 100_000;
 /// The most sizes one order line may break down into.
 pub const SIZES_PER_LINE_MAX: usize = 64;
 
-/// One order line: a colour with its size breakdown.
+/// One order line: a colour with its size breakdown. In JSON every field may be left out.
 #[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile, Serialize, Deserialize)]
+#[serde(default)]
 pub struct OrderLine {
     /// Colour.
     #[autosurgeon(

@@ -1572,7 +1572,7 @@ async fn the_tracking_sheet_downloads_for_the_office_only() {
     s.create(
         &merch,
         json!({"type": "order", "order_no": "SO-9", "style_no": "ST-9", "factory": "F1",
-               "lines": {"navy": {"colour": "navy", "sizes": {}, "quantity": 120}}}),
+               "lines": {"navy": {"colour": "navy", "quantity": 120}}}),
     )
     .await;
     let answer = s.get("/api/v1/export/orders.xlsx?lang=en", &merch).await;
