@@ -200,6 +200,7 @@ struct Session {
 
 /// Runs the target on one input.
 pub fn run(data: &[u8]) {
+    crate::known::install_hook();
     let _ = outcome(data);
 }
 

@@ -254,6 +254,7 @@ thread_local! {
 
 /// Runs the target on one input.
 pub fn run(data: &[u8]) {
+    crate::known::install_hook();
     let _ = outcome(data);
 }
 
