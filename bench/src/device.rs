@@ -175,7 +175,7 @@ impl Device {
         self.edits += 1;
         let ctx = EditContext::new(self.user.clone(), now_ms());
         let op = match &d.defect {
-            Some(defect) if self.edits % 4 != 0 => InspectionOp::TallyDefect {
+            Some(defect) if !self.edits.is_multiple_of(4) => InspectionOp::TallyDefect {
                 id: defect.clone(),
                 delta: 1,
             },
