@@ -298,7 +298,7 @@ pub fn check_write_with_gate(
     }
     let releases = match before {
         // A new PO must not come released.
-        None => released_at(after) > 0,
+        None => number_at(after.doc(), &automerge::ROOT, "released_ms").is_some_and(|ms| ms > 0.0),
         Some(_) => paths
             .iter()
             .any(|c| c.keys.first().is_some_and(|k| k == "released_ms")),
@@ -332,17 +332,22 @@ pub fn check_write_with_gate(
     }
 }
 
-/// A purchase order's `released_ms` (0 when absent or not a number).
-fn released_at(r: &Record) -> i64 {
+/// The number under `key` of `obj`: `Some(0.0)` when absent or null, `None` when the value
+/// is not a number.
+fn number_at(doc: &AutoCommit, obj: &automerge::ObjId, key: &str) -> Option<f64> {
     use automerge::{ReadDoc, ScalarValue, Value};
-    match r.doc().get(automerge::ROOT, "released_ms") {
+    match doc.get(obj, key) {
+        Ok(None) => Some(0.0),
         Ok(Some((Value::Scalar(v), _))) => match v.as_ref() {
-            ScalarValue::Int(n) => *n,
-            ScalarValue::Uint(n) => i64::try_from(*n).unwrap_or(i64::MAX),
-            ScalarValue::F64(n) => *n as i64,
-            _ => 0,
+            #[allow(clippy::cast_precision_loss, reason = "compared with zero only")]
+            ScalarValue::Int(n) => Some(*n as f64),
+            #[allow(clippy::cast_precision_loss, reason = "compared with zero only")]
+            ScalarValue::Uint(n) => Some(*n as f64),
+            ScalarValue::F64(n) => Some(*n),
+            ScalarValue::Null => Some(0.0),
+            _ => None,
         },
-        _ => 0,
+        _ => None,
     }
 }
 
@@ -357,7 +362,7 @@ fn gate_text(g: &crate::payment_gate::Gate) -> String {
 /// expected quantities are the office's, so a new line's `expected` and `safety_stock`
 /// must be zero or absent.
 fn check_found_lines(after: &Record, paths: &[ChangedPath], problems: &mut Vec<Problem>) {
-    use automerge::{ReadDoc, ScalarValue, Value};
+    use automerge::ReadDoc;
     let doc = after.doc();
     let Ok(Some((_, lines))) = doc.get(automerge::ROOT, "lines") else {
         return;
@@ -373,17 +378,7 @@ fn check_found_lines(after: &Record, paths: &[ChangedPath], problems: &mut Vec<P
             continue;
         };
         for field in ["expected", "safety_stock"] {
-            let zero = match doc.get(&line, field) {
-                Ok(None) => true,
-                Ok(Some((Value::Scalar(v), _))) => match v.as_ref() {
-                    ScalarValue::Int(n) => *n == 0,
-                    ScalarValue::Uint(n) => *n == 0,
-                    ScalarValue::F64(n) => *n == 0.0,
-                    ScalarValue::Null => true,
-                    _ => false,
-                },
-                _ => false,
-            };
+            let zero = number_at(doc, &line, field) == Some(0.0);
             if !zero {
                 problems.push(Problem::new(
                     format!("lines.{id}.{field}"),
