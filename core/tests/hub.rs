@@ -474,3 +474,68 @@ fn a_sync_message_carrying_a_malformed_document_is_refused_without_a_panic() {
         "no kept input reaches an Automerge panic any more"
     );
 }
+
+/// The server's own edits made in place: what was committed is written and counted as a
+/// change, uncommitted operations are rolled back, and a failed edit still writes what it
+/// had committed before failing (memory and storage never disagree).
+#[test]
+fn local_edits_in_place_write_what_was_committed() {
+    use automerge::transaction::Transactable;
+    use automerge::{ROOT, ReadDoc};
+    let mut f = Fixture::new(HubLimits::default());
+    let doc = f.doc;
+    let server = automerge::ActorId::from([9_u8; 16].as_slice());
+    assert!(
+        f.hub
+            .edit_local(doc, &server, |_| Ok::<(), ()>(()))
+            .is_none(),
+        "not loaded yet"
+    );
+    f.hub.loaded(doc, Some(&f.bytes), 0).unwrap();
+    let _ = f.hub.take_output();
+
+    // Committed: one append, marked changed.
+    let done = f.hub.edit_local(doc, &server, |d| {
+        d.put(ROOT, "note", "one")?;
+        d.commit();
+        Ok::<(), automerge::AutomergeError>(())
+    });
+    assert!(matches!(done, Some(Ok(()))));
+    let out = f.hub.take_output();
+    assert_eq!(out.writes.len(), 1);
+    assert_eq!(out.changed, [doc]);
+
+    // Nothing committed: rolled back, nothing written.
+    let none = f.hub.edit_local(doc, &server, |d| {
+        d.put(ROOT, "note", "never")?;
+        Ok::<(), automerge::AutomergeError>(())
+    });
+    assert!(matches!(none, Some(Ok(()))));
+    let out = f.hub.take_output();
+    assert!(out.writes.is_empty() && out.changed.is_empty());
+
+    // Committed, then failed: the committed part is written all the same.
+    let failed = f.hub.edit_local(doc, &server, |d| {
+        d.put(ROOT, "note", "two").unwrap();
+        d.commit();
+        d.put(ROOT, "note", "dropped").unwrap();
+        Err::<(), &str>("gave up")
+    });
+    assert!(matches!(failed, Some(Err("gave up"))));
+    let out = f.hub.take_output();
+    assert_eq!(out.writes.len(), 1);
+    let note = f
+        .hub
+        .with_document(&doc, |d| {
+            d.get(ROOT, "note").unwrap().unwrap().0.to_string()
+        })
+        .unwrap();
+    assert_eq!(note, "\"two\"");
+    // Every write replays to the same document.
+    let StoreWrite::Append { bytes, .. } = &out.writes[0];
+    assert!(!bytes.is_empty());
+    assert_eq!(
+        f.hub.with_document(&doc, |d| d.get_actor().clone()),
+        Some(server)
+    );
+}

@@ -206,6 +206,9 @@ pub struct Hub {
     /// Index documents: server-written, readable only by their owner.
     index_owner: HashMap<DocumentId, String>,
     ephemeral_seen: HashMap<(PeerId, SessionId), u64>,
+    /// Documents changed since the last flush: flush visits these, not every loaded
+    /// document (a steady stream of small edits makes many small turns).
+    dirty: BTreeSet<DocumentId>,
     now_ms: UnixMs,
     out: Output,
 }
@@ -220,6 +223,7 @@ impl Hub {
             docs: HashMap::new(),
             index_owner: HashMap::new(),
             ephemeral_seen: HashMap::new(),
+            dirty: BTreeSet::new(),
             now_ms: 0,
             out: Output::default(),
         }
@@ -708,6 +712,7 @@ impl Hub {
                     d.header = new_header;
                     d.exists = true;
                     d.dirty = true;
+                    self.dirty.insert(doc_id);
                     self.out
                         .writes
                         .push(StoreWrite::Append { doc: doc_id, bytes });
@@ -841,15 +846,7 @@ impl Hub {
     /// document — one batch per flush, not one message per keystroke.
     pub fn flush(&mut self, now_ms: UnixMs) {
         self.now_ms = now_ms;
-        let dirty: Vec<DocumentId> = self
-            .docs
-            .iter()
-            .filter_map(|(id, s)| match s {
-                Slot::Loaded(d) if d.dirty => Some(*id),
-                _ => None,
-            })
-            .collect();
-        for doc_id in dirty {
+        for doc_id in std::mem::take(&mut self.dirty) {
             let Some(Slot::Loaded(d)) = self.docs.get_mut(&doc_id) else {
                 continue;
             };
@@ -924,6 +921,7 @@ impl Hub {
             d.header = crate::record::read_header(&d.doc);
             d.exists = true;
             d.dirty = true;
+            self.dirty.insert(doc_id);
             d.last_used_ms = self.now_ms;
             self.out
                 .writes
@@ -931,6 +929,41 @@ impl Hub {
             self.out.changed.push(doc_id);
         }
         Ok(true)
+    }
+
+    /// Edits a loaded document in place as `actor` — the server's own writes, such as an
+    /// index entry — without copying it. `edit` commits what it changes; operations it left
+    /// uncommitted are rolled back. Whatever was committed, even when `edit` then failed, is
+    /// written and fanned out like [`Hub::apply_local`]'s changes, so memory and storage
+    /// never disagree. `None` when the document is not loaded (load it first).
+    pub fn edit_local<R, E>(
+        &mut self,
+        doc_id: DocumentId,
+        actor: &automerge::ActorId,
+        edit: impl FnOnce(&mut AutoCommit) -> Result<R, E>,
+    ) -> Option<Result<R, E>> {
+        let Some(Slot::Loaded(d)) = self.docs.get_mut(&doc_id) else {
+            return None;
+        };
+        if d.doc.get_actor() != actor {
+            d.doc.set_actor(actor.clone());
+        }
+        let before = d.doc.get_heads();
+        let result = edit(&mut d.doc);
+        d.doc.rollback();
+        if d.doc.get_heads() != before {
+            let bytes = d.doc.save_incremental();
+            d.header = crate::record::read_header(&d.doc);
+            d.exists = true;
+            d.dirty = true;
+            self.dirty.insert(doc_id);
+            d.last_used_ms = self.now_ms;
+            self.out
+                .writes
+                .push(StoreWrite::Append { doc: doc_id, bytes });
+            self.out.changed.push(doc_id);
+        }
+        Some(result)
     }
 
     /// A copy of a loaded document (for the office to read or to edit and hand back with
@@ -962,20 +995,24 @@ impl Hub {
         }
     }
 
-    /// Unloads documents no connection syncs and nobody used for `idle_ms`. Returns how
-    /// many were unloaded. Everything in memory is already durable, so nothing is written.
-    pub fn unload_idle(&mut self, now_ms: UnixMs, idle_ms: UnixMs) -> usize {
-        let before = self.docs.len();
-        self.docs.retain(|_, s| match s {
+    /// Unloads documents no connection syncs and nobody used for `idle_ms`. Returns the
+    /// ones unloaded. Everything in memory is already durable, so nothing is written.
+    pub fn unload_idle(&mut self, now_ms: UnixMs, idle_ms: UnixMs) -> Vec<DocumentId> {
+        let mut unloaded = Vec::new();
+        self.docs.retain(|id, s| match s {
             Slot::Loaded(d) => {
-                !(d.active.is_empty()
+                let idle = d.active.is_empty()
                     && d.waiting.is_empty()
                     && !d.dirty
-                    && now_ms - d.last_used_ms >= idle_ms)
+                    && now_ms - d.last_used_ms >= idle_ms;
+                if idle {
+                    unloaded.push(*id);
+                }
+                !idle
             }
             Slot::Loading(_) => true,
         });
-        before - self.docs.len()
+        unloaded
     }
 }
 
