@@ -283,6 +283,12 @@ fn bench_index(c: &mut Criterion) {
     g.bench_function("summarize an inspection (200 defects, 100 readings)", |b| {
         b.iter(|| summary::summarize(black_box(&one)).expect("summary"));
     });
+    g.bench_function("read a typed inspection (autosurgeon hydrate)", |b| {
+        b.iter(|| black_box(one.read::<inspection::Inspection>().expect("read")));
+    });
+    g.bench_function("materialize an inspection (automerge hydrate)", |b| {
+        b.iter(|| black_box(one.doc_mut().document().hydrate(None)));
+    });
     let _ = one.save();
     g.finish();
 }

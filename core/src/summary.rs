@@ -47,18 +47,37 @@ fn text(v: &serde_json::Value, key: &str) -> String {
         .to_string()
 }
 
-/// Summarises a record of any type.
-pub fn summarize(record: &Record) -> Result<Summary, RecordError> {
-    let view = view_json(
+/// The office view every summary and blob list is read from.
+fn office_view(record: &Record) -> Result<serde_json::Value, RecordError> {
+    view_json(
         record,
         Viewer {
             user: "",
             office: true,
         },
-    )?;
+    )
+}
+
+/// Summarises a record of any type.
+pub fn summarize(record: &Record) -> Result<Summary, RecordError> {
+    Ok(summary_of_view(record.record_type(), &office_view(record)?))
+}
+
+/// A record's summary and the blobs it references, from one reading of the record (the
+/// server keeps both up to date for every changed record; reading it is the cost).
+pub fn catalog(
+    record: &Record,
+) -> Result<(Summary, std::collections::BTreeSet<String>), RecordError> {
+    let view = office_view(record)?;
+    Ok((
+        summary_of_view(record.record_type(), &view),
+        blobs_of_view(&view),
+    ))
+}
+
+fn summary_of_view(record_type: RecordType, view: &serde_json::Value) -> Summary {
     let r = &view["record"];
     let d = &view["derived"];
-    let record_type = record.record_type();
     let due_ms = ["due_ms", "delivery_ms", "ex_factory_ms"]
         .iter()
         .find_map(|k| {
@@ -95,7 +114,7 @@ pub fn summarize(record: &Record) -> Result<Summary, RecordError> {
                 .join(" / "),
         };
     }
-    Ok(Summary {
+    Summary {
         record_type: record_type.to_string(),
         title,
         status,
@@ -118,7 +137,7 @@ pub fn summarize(record: &Record) -> Result<Summary, RecordError> {
             .unwrap_or_default(),
         created_by: text(r, "created_by"),
         due_ms,
-    })
+    }
 }
 
 /// The blobs (photos, signatures, pictures) a record references, by SHA-256: whoever may
@@ -126,6 +145,10 @@ pub fn summarize(record: &Record) -> Result<Summary, RecordError> {
 pub fn referenced_blobs(
     record: &Record,
 ) -> Result<std::collections::BTreeSet<String>, RecordError> {
+    Ok(blobs_of_view(&office_view(record)?))
+}
+
+fn blobs_of_view(view: &serde_json::Value) -> std::collections::BTreeSet<String> {
     fn walk(v: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
         match v {
             serde_json::Value::Object(m) => {
@@ -143,16 +166,9 @@ pub fn referenced_blobs(
             _ => {}
         }
     }
-    let view = view_json(
-        record,
-        Viewer {
-            user: "",
-            office: true,
-        },
-    )?;
     let mut out = std::collections::BTreeSet::new();
     walk(&view["record"], &mut out);
-    Ok(out)
+    out
 }
 
 /// Creates `owner`'s index document: the records in their scope with their summaries,
@@ -197,6 +213,13 @@ pub fn index_remove(doc: &mut AutoCommit, record_id: &str) -> Result<(), RecordE
     Ok(())
 }
 
+/// A record's entry in an index document, if it lists the record.
+pub fn index_entry(doc: &AutoCommit, record_id: &str) -> Option<Summary> {
+    use automerge::ReadDoc;
+    let (_, records) = doc.get(ROOT, "records").ok()??;
+    autosurgeon::hydrate_prop::<_, Option<Summary>, _, _>(doc, &records, record_id).ok()?
+}
+
 /// The record ids an index document lists.
 pub fn index_ids(doc: &AutoCommit) -> Vec<String> {
     use automerge::ReadDoc;
@@ -239,5 +262,12 @@ mod tests {
             (s.due_ms, s.created_by.as_str(), s.factory.as_str()),
             (77, "m", "F")
         );
+        let mut index =
+            new_index("qc1", actor_from_bytes(&[2; 16]), &EditContext::new("m", 1)).unwrap();
+        assert_eq!(index_entry(&index, "r1"), None);
+        index_put(&mut index, "r1", &s).unwrap();
+        assert_eq!(index_entry(&index, "r1"), Some(s));
+        index_remove(&mut index, "r1").unwrap();
+        assert_eq!(index_entry(&index, "r1"), None);
     }
 }

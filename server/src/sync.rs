@@ -326,6 +326,7 @@ pub fn spawn(config: SyncConfig, storage: Arc<dyn SyncStorage>) -> SyncHandle {
         metrics,
         index_docs: HashMap::new(),
         actor: automerge::ActorId::from(random_bytes16().as_slice()),
+        catalog: HashMap::new(),
     };
     tokio::spawn(state.run(rx));
     handle
@@ -341,6 +342,10 @@ struct Loop {
     index_docs: HashMap<String, DocumentId>,
     /// The server's own Automerge actor, for the changes it makes.
     actor: automerge::ActorId,
+    /// For each loaded record, the summary and index members last written: a change that
+    /// leaves both as they were (most tallies and readings) touches no index document.
+    /// Dropped when the record is unloaded.
+    catalog: HashMap<DocumentId, (Summary, BTreeSet<String>)>,
 }
 
 type Reply<T> = (oneshot::Sender<Result<T, String>>, Result<T, String>);
@@ -368,8 +373,11 @@ impl Loop {
                 },
                 _ = tick.tick() => {
                     let unloaded = self.hub.unload_idle(now_ms(), i64::try_from(self.config.idle_unload_ms).unwrap_or(i64::MAX));
-                    if unloaded > 0 {
-                        tracing::debug!(unloaded, "idle documents unloaded");
+                    if !unloaded.is_empty() {
+                        tracing::debug!(unloaded = unloaded.len(), "idle documents unloaded");
+                        for doc in &unloaded {
+                            self.catalog.remove(doc);
+                        }
                     }
                     self.metrics.docs_loaded.store(self.hub.loaded_count() as u64, Ordering::Relaxed);
                     continue;
@@ -628,9 +636,17 @@ impl Loop {
             .into_iter()
             .filter(|d| !index_ids.contains(d))
             .collect();
-        for doc in changed {
-            if let Err(e) = self.update_catalog(doc, turn, pending) {
-                tracing::error!(%doc, error = %e, "updating summaries and indexes failed");
+        if !changed.is_empty() {
+            // Read once a turn: an account added meanwhile counts from the next turn.
+            let users = self.storage.field_users();
+            for doc in changed {
+                let result = match &users {
+                    Ok(users) => self.update_catalog(doc, users, turn, pending),
+                    Err(e) => Err(e.clone()),
+                };
+                if let Err(e) = result {
+                    tracing::error!(%doc, error = %e, "updating summaries and indexes failed");
+                }
             }
         }
         self.hub.flush(now_ms());
@@ -641,6 +657,7 @@ impl Loop {
     fn update_catalog(
         &mut self,
         doc: DocumentId,
+        users: &[Principal],
         turn: &mut Turn,
         pending: &mut Pending,
     ) -> Result<(), String> {
@@ -649,52 +666,56 @@ impl Loop {
             .with_document(&doc, |d| {
                 let header = read_header(d)?;
                 let record = Record::from_doc(d.clone()).ok()?;
-                let blobs = summary::referenced_blobs(&record).unwrap_or_default();
-                Some((summary::summarize(&record).ok()?, header, blobs))
+                let (summary, blobs) = summary::catalog(&record).ok()?;
+                Some((summary, header, blobs))
             })
             .flatten()
         else {
             return Ok(());
         };
-        let old = self.storage.index_members(&doc)?;
-        let users = self.storage.field_users()?;
-        let mut new = BTreeSet::new();
-        for p in &users {
-            if record_access(p, &header) != Access::None {
-                new.insert(p.user.clone());
-            }
-        }
-        let key = doc.to_string();
-        for user in old.union(&new) {
-            let Some(p) = users.iter().find(|p| &p.user == user) else {
-                continue;
-            };
-            let index = self.ensure_index(p, turn, pending)?;
-            self.ensure_loaded(index, turn, pending)?;
-            let Some(mut idx) = self.hub.document(&index) else {
-                continue;
-            };
-            let mut idx = idx.fork().with_actor(self.actor.clone());
-            let before = idx.get_heads();
-            if new.contains(user) {
-                summary::index_put(&mut idx, &key, &summary).map_err(|e| e.to_string())?;
-            } else {
-                summary::index_remove(&mut idx, &key).map_err(|e| e.to_string())?;
-            }
-            idx.commit_with(
-                automerge::transaction::CommitOptions::default()
-                    .with_message("server: index")
-                    .with_time(now_ms() / 1000),
-            );
-            let changes = idx.get_changes(&before);
-            if !changes.is_empty() {
-                self.hub
-                    .apply_local(index, changes)
+        let new: BTreeSet<String> = users
+            .iter()
+            .filter(|p| record_access(p, &header) != Access::None)
+            .map(|p| p.user.clone())
+            .collect();
+        let unchanged = self
+            .catalog
+            .get(&doc)
+            .is_some_and(|(s, members)| *s == summary && *members == new);
+        if !unchanged {
+            let old = self.storage.index_members(&doc)?;
+            let key = doc.to_string();
+            let actor = self.actor.clone();
+            for user in old.union(&new) {
+                let Some(p) = users.iter().find(|p| &p.user == user) else {
+                    continue;
+                };
+                let index = self.ensure_index(p, turn, pending)?;
+                self.ensure_loaded(index, turn, pending)?;
+                let put = new.contains(user);
+                // In place on the hub's copy: no clone of a user's whole index per change.
+                let edited = self.hub.edit_local(index, &actor, |idx| {
+                    if put {
+                        summary::index_put(idx, &key, &summary)
+                    } else {
+                        summary::index_remove(idx, &key)
+                    }
                     .map_err(|e| e.to_string())?;
+                    idx.commit_with(
+                        automerge::transaction::CommitOptions::default()
+                            .with_message("server: index")
+                            .with_time(now_ms() / 1000),
+                    );
+                    Ok::<(), String>(())
+                });
+                if let Some(result) = edited {
+                    result?;
+                }
             }
-        }
-        if new != old {
-            turn.members.push((doc, new));
+            if new != old {
+                turn.members.push((doc, new.clone()));
+            }
+            self.catalog.insert(doc, (summary.clone(), new));
         }
         turn.summaries.push((doc, summary));
         if !blobs.is_empty() {

@@ -50,6 +50,11 @@ struct Server {
 
 /// A fresh server with [`USERS`] (each password [`PASSWORD`]).
 async fn server() -> Server {
+    server_with(sync::IDLE_UNLOAD_MS_DEFAULT).await
+}
+
+/// A server whose sync service unloads idle documents after `idle_unload_ms`.
+async fn server_with(idle_unload_ms: u64) -> Server {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     let storage = ServerStorage::new(store.clone());
     let blob_dir = tempfile::tempdir().expect("a temporary folder");
@@ -62,7 +67,7 @@ async fn server() -> Server {
         },
         pending_outbound_max: sync::PENDING_OUTBOUND_MAX_DEFAULT,
         batch_events_max: sync::BATCH_EVENTS_MAX_DEFAULT,
-        idle_unload_ms: sync::IDLE_UNLOAD_MS_DEFAULT,
+        idle_unload_ms,
     };
     let sync = sync::spawn(config, Arc::new(storage.clone()));
     for (username, role, factory, warehouse) in USERS {
@@ -230,6 +235,11 @@ impl Server {
 
     /// The record ids `user`'s index document lists, read from storage.
     async fn index_of(&self, user: &str) -> Vec<String> {
+        gendan_core::summary::index_ids(&self.index_doc_of(user).await)
+    }
+
+    /// `user`'s index document as stored.
+    async fn index_doc_of(&self, user: &str) -> AutoCommit {
         let principal = self
             .state
             .storage
@@ -246,7 +256,7 @@ impl Server {
             .load(&index.to_string())
             .unwrap()
             .expect("the index is stored");
-        gendan_core::summary::index_ids(&AutoCommit::load(&bytes).unwrap())
+        AutoCommit::load(&bytes).unwrap()
     }
 }
 
@@ -394,6 +404,96 @@ async fn office_creates_lists_reads_edits_and_reads_the_history() {
         .await
         .json();
     assert_eq!(at_second["view"]["record"]["defects"]["d1"]["qty"], 1);
+}
+
+/// The index documents follow a record's summary, and only its summary: a tally that
+/// leaves the summary as it was writes nothing to anyone's index.
+#[tokio::test]
+async fn an_edit_touches_the_indexes_only_when_the_summary_changes() {
+    let s = server().await;
+    let merch = s.login("merch").await;
+    let id = s.create(&merch, inspection("Idx", "F1", &["qc1"])).await;
+    let ops = format!("/api/v1/records/{id}/ops");
+    let added = s
+        .post(
+            &ops,
+            &merch,
+            json!({ "op": "add_defect", "id": "d1", "class": "minor", "description": "open seam" }),
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.error());
+    let entry = |doc: &AutoCommit| {
+        gendan_core::summary::index_entry(doc, &id).expect("the index lists the record")
+    };
+    let mut before = s.index_doc_of("qc1").await;
+    assert_eq!(entry(&before).status, "in_progress");
+
+    let tallied = s
+        .post(
+            &ops,
+            &merch,
+            json!({ "op": "tally_defect", "id": "d1", "delta": 1 }),
+        )
+        .await;
+    assert_eq!(tallied.status, StatusCode::OK, "{}", tallied.error());
+    assert_eq!(tallied.json()["view"]["record"]["defects"]["d1"]["qty"], 2);
+    let mut after_tally = s.index_doc_of("qc1").await;
+    assert_eq!(after_tally.get_heads(), before.get_heads());
+
+    // Assigning qc2 changes the summary: qc1's entry is updated, qc2 gets one.
+    let assigned = s
+        .post(
+            &format!("/api/v1/records/{id}/assign"),
+            &merch,
+            json!({ "user": "qc2" }),
+        )
+        .await;
+    assert_eq!(assigned.status, StatusCode::OK, "{}", assigned.error());
+    let mut after_assign = s.index_doc_of("qc1").await;
+    assert_ne!(after_assign.get_heads(), before.get_heads());
+    assert_eq!(entry(&after_assign).assignees, ["qc1", "qc2"]);
+    assert_eq!(entry(&s.index_doc_of("qc2").await).title, "Idx");
+}
+
+/// One record in two users' indexes, both stored and unloaded: the sync service loads the
+/// second index in the middle of the turn that already changed the first. Every index
+/// change of that turn must be stored (once a mid-turn load dropped the first one, and the
+/// stored index then failed to load).
+#[tokio::test]
+async fn a_document_loaded_mid_turn_keeps_the_turns_earlier_writes() {
+    let s = server_with(0).await;
+    let merch = s.login("merch").await;
+    let x = s.create(&merch, inspection("X", "F1", &["qc1"])).await;
+    let y = s.create(&merch, inspection("Y", "F1", &["qc2"])).await;
+    // The gauge is refreshed on the service's 250 ms tick: let one pass first.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while s
+        .state
+        .sync
+        .metrics
+        .docs_loaded
+        .load(std::sync::atomic::Ordering::Relaxed)
+        > 0
+    {
+        assert!(
+            Instant::now() < deadline,
+            "idle documents were not unloaded"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let z = s
+        .create(&merch, inspection("Z", "F1", &["qc1", "qc2"]))
+        .await;
+    let mut qc1 = s.index_of("qc1").await;
+    let mut qc2 = s.index_of("qc2").await;
+    qc1.sort();
+    qc2.sort();
+    let mut want1 = vec![x, z.clone()];
+    let mut want2 = vec![y, z];
+    want1.sort();
+    want2.sort();
+    assert_eq!((qc1, qc2), (want1, want2));
 }
 
 #[tokio::test]
