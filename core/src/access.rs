@@ -319,7 +319,7 @@ pub fn check_write_with_gate(
     if p.role == Role::Warehouse && after.record_type() == RecordType::StockCount {
         check_found_lines(after, paths, &mut problems);
     }
-    if let Err(e) = validate_shape(after) {
+    if let Err(e) = validate_changed_shape(after, paths, before.is_none()) {
         problems.push(Problem::new(
             "record",
             format!("does not match the {} schema: {e}", after.record_type()),
@@ -427,7 +427,81 @@ pub fn check_not_locked(
     Ok(())
 }
 
-/// Checks that the record still reads as its type.
+/// Checks one element of a keyed collection (absent is fine: it was deleted).
+fn element<T: autosurgeon::Hydrate>(
+    doc: &AutoCommit,
+    map: &automerge::ObjId,
+    key: &str,
+) -> Result<(), crate::RecordError> {
+    use automerge::ReadDoc;
+    if doc.get(map, key)?.is_none() {
+        return Ok(());
+    }
+    autosurgeon::hydrate_prop::<_, T, _, _>(doc, map, key)?;
+    Ok(())
+}
+
+type ElementCheck = fn(&AutoCommit, &automerge::ObjId, &str) -> Result<(), crate::RecordError>;
+
+/// The keyed collections (maps of id → struct at the root) whose elements are checked one
+/// by one: where field devices write most (defects, readings, count lines, cartons).
+fn collection_element(t: RecordType, key: &str) -> Option<ElementCheck> {
+    use crate::common::PhotoRef;
+    use crate::{inspection as i, shipment as sh, stock_count as sc};
+    Some(match (t, key) {
+        (RecordType::Inspection, "defects") => element::<i::Defect>,
+        (RecordType::Inspection, "readings") => element::<i::Reading>,
+        (RecordType::Inspection, "points") => element::<i::MeasurementPoint>,
+        (RecordType::Inspection, "checklist") => element::<i::CheckItem>,
+        (RecordType::Inspection | RecordType::ShipmentCheck, "photos") => element::<PhotoRef>,
+        (RecordType::StockCount, "lines") => element::<sc::CountLine>,
+        (RecordType::StockCount, "submissions") => element::<sc::Submission>,
+        (RecordType::ShipmentCheck, "lines") => element::<sh::PackingLine>,
+        (RecordType::ShipmentCheck, "extras") => element::<sh::ExtraCartons>,
+        _ => return None,
+    })
+}
+
+/// Checks that the record still reads as its type, looking only at what changed when it
+/// can: the record read as its type before (every accepted change set was checked), so a
+/// change inside one element of a keyed collection can only break that element. Reading
+/// the whole record costs ~50 ms on an inspection with 200 defects (Automerge 0.12 reads
+/// one value at a time); one element costs a few dozen reads. Anything else — a new
+/// record, a root field, a collection replaced — reads the whole record.
+fn validate_changed_shape(
+    r: &Record,
+    paths: &[ChangedPath],
+    creating: bool,
+) -> Result<(), crate::RecordError> {
+    use automerge::ReadDoc;
+    if creating {
+        return validate_shape(r);
+    }
+    let doc = r.doc();
+    let mut elements: BTreeSet<(&str, &str)> = BTreeSet::new();
+    for path in paths {
+        match path.keys.as_slice() {
+            [collection, id, ..] if collection_element(r.record_type(), collection).is_some() => {
+                elements.insert((collection.as_str(), id.as_str()));
+            }
+            _ => return validate_shape(r),
+        }
+    }
+    for (collection, id) in elements {
+        let Some(check) = collection_element(r.record_type(), collection) else {
+            return validate_shape(r);
+        };
+        match doc.get(automerge::ROOT, collection)? {
+            Some((automerge::Value::Object(automerge::ObjType::Map), map)) => {
+                check(doc, &map, id)?;
+            }
+            _ => return validate_shape(r),
+        }
+    }
+    Ok(())
+}
+
+/// Checks that the whole record still reads as its type.
 fn validate_shape(r: &Record) -> Result<(), crate::RecordError> {
     match r.record_type() {
         RecordType::Inspection => r.read::<inspection::Inspection>().map(|_| ()),
@@ -615,6 +689,94 @@ mod tests {
         let after_heads = after.heads();
         let paths = changed_paths(after.doc_mut(), &heads, &after_heads);
         check_write(p, Some(&header), &after, &paths)
+    }
+
+    /// The shape check looks at the changed element of a collection only, and at the whole
+    /// record for anything else; either way a value of the wrong shape is refused.
+    #[wasm_bindgen_test(unsupported = test)]
+    fn a_change_that_breaks_the_records_shape_is_refused_wherever_it_is() {
+        use crate::inspection::{InspectionOp, NewInspection};
+        use automerge::{ROOT, ReadDoc};
+        let mut r = inspection::create(
+            &NewInspection {
+                lot_size: 500,
+                assignees: vec!["qc1".into()],
+                ..NewInspection::default()
+            },
+            actor_from_bytes(&[1; 16]),
+            &EditContext::new("office", 0),
+        )
+        .unwrap();
+        let ctx = EditContext::new("qc1", 1);
+        for i in 0..3 {
+            let op = InspectionOp::AddDefect {
+                id: format!("d{i}"),
+                class: crate::aql::DefectClass::Minor,
+                description: "seam".into(),
+                position: String::new(),
+                qty: 1,
+            };
+            inspection::apply(&mut r, &op, &ctx).unwrap();
+        }
+        let qc = who("qc1", Role::Qc);
+        let office = who("m", Role::Merchandiser);
+        let obj = |a: &Record, path: &[&str]| {
+            let mut o = ROOT;
+            for k in path {
+                o = a.doc().get(&o, *k).unwrap().unwrap().1;
+            }
+            o
+        };
+        // Fine: a tally, a new defect, a deleted one (by the office).
+        let tally = InspectionOp::TallyDefect {
+            id: "d1".into(),
+            delta: 1,
+        };
+        assert_eq!(
+            check(&qc, &mut r, |a| inspection::apply(a, &tally, &ctx).unwrap()),
+            Ok(())
+        );
+        assert_eq!(
+            check(&office, &mut r, |a| {
+                let defects = obj(a, &["defects"]);
+                a.doc_mut().delete(&defects, "d2").unwrap();
+                a.doc_mut().commit();
+            }),
+            Ok(())
+        );
+        // Broken inside one element: that element is read and refused.
+        let err = check(&qc, &mut r, |a| {
+            let d1 = obj(a, &["defects", "d1"]);
+            a.doc_mut().put(&d1, "class", 7_i64).unwrap();
+            a.doc_mut().commit();
+        })
+        .unwrap_err();
+        assert!(
+            err.iter()
+                .any(|p| p.message.contains("does not match the inspection schema")),
+            "{err:?}"
+        );
+        // An element replaced by a scalar.
+        let err = check(&office, &mut r, |a| {
+            let defects = obj(a, &["defects"]);
+            a.doc_mut().put(&defects, "d0", "not a defect").unwrap();
+            a.doc_mut().commit();
+        })
+        .unwrap_err();
+        assert!(err.iter().any(|p| p.field == "record"), "{err:?}");
+        // A whole collection replaced, and a root field of the wrong type: the whole record.
+        for (key, value) in [("defects", "gone"), ("lot_size", "many")] {
+            let err = check(&office, &mut r, |a| {
+                a.doc_mut().put(ROOT, key, value).unwrap();
+                a.doc_mut().commit();
+            })
+            .unwrap_err();
+            assert!(
+                err.iter()
+                    .any(|p| p.message.contains("does not match the inspection schema")),
+                "{key}: {err:?}"
+            );
+        }
     }
 
     #[wasm_bindgen_test(unsupported = test)]
