@@ -29,7 +29,7 @@ use super::{
 
 /// Bytes of sled's page cache: enough for the working set of a few thousand documents, small
 /// beside the machine's memory.
-pub const CACHE_BYTES: u64 = 256 * 1024 * 1024;
+pub const CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The key that counts writes.
 const WRITES_KEY: &[u8] = b"meta/writes";
