@@ -391,7 +391,7 @@ fn record_events(
             .map_err(store_error)?;
         let message = c.message.as_deref().unwrap_or_default();
         let (author, what) = message.split_once(": ").unwrap_or(("", message));
-        let what = what.trim().replace(' ', "_");
+        let what = what.trim().to_lowercase().replace(' ', "_");
         if is_order && what == "order" {
             continue; // in the activity log, with its text
         }
