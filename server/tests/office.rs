@@ -16,12 +16,13 @@ use gendan_core::protocol::hub::{HubConfig, HubLimits};
 use gendan_core::protocol::{PeerId, StorageId};
 use gendan_server::accounts::{LoginLimiter, NewUser};
 use gendan_server::api::office::{
-    ORDER_NO_BYTES_MAX, SEARCH_LIMIT_MAX, SEARCH_TEXT_BYTES_MAX, TIMELINE_EVENTS_MAX,
+    DASHBOARD_LIST_MAX, DASHBOARD_RECORDS_MAX, ORDER_NO_BYTES_MAX, ORDER_RECORDS_MAX,
+    SEARCH_LIMIT_MAX, SEARCH_TEXT_BYTES_MAX, TIMELINE_EVENTS_MAX,
 };
 use gendan_server::blobs::BlobStore;
-use gendan_server::persist::ServerStorage;
+use gendan_server::persist::{ServerStorage, to_record_summary};
 use gendan_server::serve::AppState;
-use gendan_server::store::{MemoryStore, Store};
+use gendan_server::store::{Batch, MemoryStore, Store};
 use gendan_server::sync::{self, SyncConfig};
 use gendan_server::ws::{RateLimiter, WsLimits};
 use serde_json::{Value, json};
@@ -867,4 +868,77 @@ async fn work_is_assigned_to_listed_field_users_and_reaches_their_index() {
     let bad = s.get(&of_type("invoice"), &merch).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert!(bad.error().contains("type"), "{}", bad.error());
+}
+
+/// The dashboard reads at most [`DASHBOARD_RECORDS_MAX`] records of a type and lists at
+/// most [`DASHBOARD_LIST_MAX`] of each kind; a timeline reads at most
+/// [`ORDER_RECORDS_MAX`] records of its order. Crossing each says `truncated`.
+#[tokio::test]
+async fn dashboard_and_timeline_reads_are_bounded() {
+    use gendan_core::common::EditContext;
+    use gendan_core::ops;
+    use gendan_core::protocol::DocumentId;
+    use gendan_core::record::{RecordType, actor_from_bytes};
+
+    let s = server().await;
+    let merch = s.login("merch").await;
+    // Made in-process and written to storage in batches the way the sync service writes a
+    // turn (document and projection; through the sync loop one at a time this takes a
+    // minute in a debug build): DASHBOARD_RECORDS_MAX + 1 inspections of one order, the
+    // first DASHBOARD_LIST_MAX + 1 failed by a critical defect.
+    let ctx = EditContext::new("merch", now_ms());
+    let new = json!({"title": "Bulk", "order_no": "SO-BULK", "style_no": "ST-1",
+                     "factory": "F1", "lot_size": 500})
+    .to_string();
+    let critical = json!({"op": "add_defect", "id": "d1", "class": "critical",
+                          "description": "broken needle"})
+    .to_string();
+    let storage = &s.state.storage;
+    let mut batch = Batch::new();
+    for i in 0..=DASHBOARD_RECORDS_MAX {
+        let mut bytes = [0_u8; 16];
+        bytes[..4].copy_from_slice(&u32::try_from(i).unwrap().to_be_bytes());
+        let mut record =
+            ops::create_json(RecordType::Inspection, &new, actor_from_bytes(&bytes), &ctx).unwrap();
+        if i <= DASHBOARD_LIST_MAX {
+            ops::apply_json(&mut record, &critical, &ctx).unwrap();
+        }
+        bytes[15] = 1;
+        let id = DocumentId::from_bytes(bytes);
+        storage
+            .docs
+            .append_to(&mut batch, &id.to_string(), &record.save())
+            .unwrap();
+        let summary = gendan_core::summary::summarize(&record).unwrap();
+        storage
+            .projections
+            .upsert(&mut batch, &to_record_summary(&id, &summary, 1))
+            .unwrap();
+        if i % 200 == 0 {
+            storage.store.apply(std::mem::take(&mut batch)).unwrap();
+        }
+    }
+    storage.store.apply(batch).unwrap();
+    let d = s.dashboard(&merch).await;
+    assert_eq!(d["truncated"], true);
+    assert_eq!(
+        d["failed_inspections"].as_array().unwrap().len(),
+        DASHBOARD_LIST_MAX
+    );
+    assert_eq!(
+        d["pending_inspections"].as_array().unwrap().len(),
+        DASHBOARD_LIST_MAX
+    );
+    // The Pareto counts every inspection read, no more.
+    assert_eq!(
+        d["defect_pareto"][0]["inspections"],
+        json!(DASHBOARD_RECORDS_MAX)
+    );
+
+    let t = s
+        .get("/api/v1/orders/SO-BULK/timeline", &merch)
+        .await
+        .json();
+    assert_eq!(t["truncated"], true);
+    assert_eq!(t["records"].as_array().unwrap().len(), ORDER_RECORDS_MAX);
 }
