@@ -627,6 +627,12 @@ async fn the_order_timeline_lists_who_did_what() {
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
     assert_eq!(t["truncated"], false);
 
+    // An order number with a slash, escaped in the path.
+    let slashed = s.inspection(&merch, "Final SO/2026/7", "SO/2026/7").await;
+    let answer = s.get("/api/v1/orders/SO%2F2026%2F7/timeline", &merch).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.error());
+    assert_eq!(ids_in(&answer.json()["records"]), [slashed.as_str()]);
+
     // Bad input.
     let missing = s.get("/api/v1/orders/SO-404/timeline", &merch).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
