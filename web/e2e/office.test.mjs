@@ -5,6 +5,7 @@
 // decides an approval from the inbox; search finds the order.
 
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { after, before, test } from 'node:test';
 
 import {
@@ -108,6 +109,14 @@ test('office assigns an inspection, the QC fails it, the dashboard and order pag
   // The defect Pareto has a bar.
   await office.page.getByTestId('pareto-chart').waitFor();
   await office.page.screenshot({ path: `${OUT}/5-office-dashboard.png`, fullPage: true });
+  // The order tracking sheet downloads with the session's token: an .xlsx (a zip).
+  const [download] = await Promise.all([
+    office.page.waitForEvent('download'),
+    office.page.getByTestId('dash-export').click(),
+  ]);
+  assert.equal(download.suggestedFilename(), 'orders.xlsx');
+  const sheet = fs.readFileSync(await download.path());
+  assert.equal(sheet.subarray(0, 2).toString(), 'PK');
 
   // --- dashboard → order page: the timeline says who did what ------------------------------
   await row.getByTestId('order-link').click();

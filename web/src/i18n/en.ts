@@ -400,4 +400,5 @@ export const en = {
   'new.done': 'Created and assigned.',
   'approval.was_approved': 'Approved',
   'approval.was_rejected': 'Rejected',
+  'dash.export': 'Order tracking sheet (Excel)',
 };

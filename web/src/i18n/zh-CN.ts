@@ -402,4 +402,5 @@ export const zhCN: Record<keyof typeof en, string> = {
   'new.done': '已创建并指派。',
   'approval.was_approved': '已批准',
   'approval.was_rejected': '已驳回',
+  'dash.export': '订单跟踪表（Excel）',
 };

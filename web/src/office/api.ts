@@ -162,6 +162,16 @@ export class OfficeApi {
     return (await r.json()) as T;
   }
 
+  /** The order tracking sheet (订单跟踪表) as an Excel workbook. */
+  async exportOrders(lang: 'zh' | 'en'): Promise<Blob> {
+    const r = await this.fetchImpl(`${this.base}/api/v1/export/orders.xlsx?lang=${lang}`, {
+      headers: { authorization: `Bearer ${this.token}` },
+      cache: 'no-store',
+    });
+    if (!r.ok) throw new ApiError(r.status, `${r.status} ${r.statusText}`);
+    return r.blob();
+  }
+
   dashboard(): Promise<Dashboard> {
     return this.call('GET', '/dashboard');
   }

@@ -1,10 +1,23 @@
 // The office dashboard: what to act on now, from GET /api/v1/dashboard.
 
-import { fmtDate, t } from '../i18n';
-import { Section } from '../ui/common';
-import type { Dashboard as Data } from './api';
+import { fmtDate, lang, t } from '../i18n';
+import { Section, run } from '../ui/common';
+import type { Dashboard as Data, OfficeApi } from './api';
 import { LateChart, ParetoChart } from './chart';
 import { LoadState, OrderLink, RiskChip, SummaryTable, gateText, recordHref, useLoad, useOfficeApi } from './common';
+
+/** Downloads the order tracking sheet, headers in the interface's language. */
+async function download(api: OfficeApi): Promise<void> {
+  await run(async () => {
+    const blob = await api.exportOrders(lang() === 'zh-CN' ? 'zh' : 'en');
+    const url = URL.createObjectURL(blob);
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = 'orders.xlsx';
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  });
+}
 
 export function Dashboard() {
   const api = useOfficeApi();
@@ -13,9 +26,14 @@ export function Dashboard() {
     <div class="office" data-testid="dashboard">
       <div class="row between">
         <h1>{t('dash.title')}</h1>
-        <button type="button" class="btn" onClick={state.reload} data-testid="dash-reload">
-          {t('office.reload')}
-        </button>
+        <div class="row wrap">
+          <button type="button" class="btn" onClick={() => void download(api)} data-testid="dash-export">
+            {t('dash.export')}
+          </button>
+          <button type="button" class="btn" onClick={state.reload} data-testid="dash-reload">
+            {t('office.reload')}
+          </button>
+        </div>
       </div>
       <LoadState state={state}>{(d) => <DashboardBody d={d} />}</LoadState>
     </div>
