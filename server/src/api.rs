@@ -12,12 +12,14 @@
 //! `{"error": "<what was wrong>"}` ([`ApiError`]). The routes are one table ([`route_table`])
 //! so the OpenAPI description can be checked against it.
 //!
-//! Modules: [`records`] (list, create, read, edit, assign, history), [`blobs`] (photos and
-//! files), [`admin`] (users, quarantine), [`aql`] (sampling plans), [`openapi`].
+//! Modules: [`records`] (list, create, read, edit, assign, history), [`office`] (dashboard,
+//! order timeline, search, assignable users), [`blobs`] (photos and files), [`admin`]
+//! (users, quarantine), [`aql`] (sampling plans), [`openapi`].
 
 pub mod admin;
 pub mod aql;
 pub mod blobs;
+pub mod office;
 pub mod openapi;
 pub mod records;
 
@@ -58,6 +60,14 @@ pub fn route_table() -> Vec<RouteEntry> {
             "/export/orders.xlsx",
             get(records::export_orders),
         ),
+        (Method::GET, "/dashboard", get(office::dashboard)),
+        (
+            Method::GET,
+            "/orders/{order_no}/timeline",
+            get(office::timeline),
+        ),
+        (Method::GET, "/search", get(office::search)),
+        (Method::GET, "/assignees", get(office::assignees)),
         (
             Method::PUT,
             "/blobs/{sha256}",

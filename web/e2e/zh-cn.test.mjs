@@ -1,7 +1,7 @@
 // E2E 4: the zh-CN interface renders without missing strings: the catalogues have the same
 // keys and no empty message; a browser whose language is zh-CN gets the Chinese interface
-// on every field screen, with no missing key and no English message text left; screenshots
-// go to the output folder.
+// on every field screen and every office page, with no missing key and no English message
+// text left; screenshots go to the output folder.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 import ts from 'typescript';
 
-import { OUT, appLogin, launchBrowser, newTablet, openWork, startServer, waitSynced } from './harness.mjs';
+import { OUT, apiLogin, appLogin, launchBrowser, newTablet, openWork, startServer, waitSynced } from './harness.mjs';
 
 const I18N = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'i18n');
 
@@ -132,4 +132,55 @@ test('every field screen renders in zh-CN with no missing string', async () => {
   await dock.page.getByTestId('lang-zh-CN').click();
   assert.match(await dock.page.getByTestId('sync-state').textContent(), /在线/);
   await dock.context.close();
+});
+
+test('every office page renders in zh-CN with no missing string', async () => {
+  // Something on every list: a failed inspection with a defect, an approval waiting.
+  const merch = await apiLogin(server.base, 'merch');
+  const qc = await apiLogin(server.base, 'qc1');
+  const post = async (token, path, body) => {
+    const r = await fetch(`${server.base}/api/v1${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    assert.ok(r.ok, `${path}: ${r.status} ${await r.clone().text()}`);
+    return r.json();
+  };
+  const { id } = await post(merch.token, '/records', {
+    type: 'inspection', title: '终检 SO-ZH-1', order_no: 'SO-ZH-1', style_no: 'ST-ZH',
+    factory: '东莞恒利', lot_size: 500, assignees: ['qc1'],
+  });
+  await post(qc.token, `/records/${id}/ops`, { op: 'add_defect', id: 'd1', class: 'critical', description: '断针' });
+  await post(qc.token, `/records/${id}/ops`, { op: 'tally_defect', id: 'd1', delta: 2 });
+  await post(merch.token, '/records', {
+    type: 'approval', subject: '提前下达采购合同 SO-ZH-1', order_no: 'SO-ZH-1', steps: [['approver', 2]],
+  });
+
+  const boss = await newTablet(browser, { locale: 'zh-CN' });
+  await appLogin(boss.page, server.base, 'boss');
+  await boss.page.getByTestId('dash-failed-row').first().waitFor();
+  await boss.page.getByTestId('pareto-chart').waitFor();
+  await checkScreen(boss.page, 'office-dashboard');
+  await boss.page.getByTestId('nav-approvals').click();
+  await boss.page.getByTestId('approval-item').first().waitFor();
+  await checkScreen(boss.page, 'office-approvals');
+  await boss.page.goto(`${server.base}/#/order/SO-ZH-1`);
+  await boss.page.getByTestId('timeline-event').first().waitFor();
+  await checkScreen(boss.page, 'office-order');
+  await boss.page.goto(`${server.base}/#/o/${id}`);
+  await boss.page.getByTestId('office-defects').waitFor();
+  await checkScreen(boss.page, 'office-record');
+  await boss.page.getByTestId('nav-search').click();
+  await boss.page.getByTestId('search-input').fill('SO-ZH');
+  await boss.page.getByTestId('search-go').click();
+  await boss.page.getByTestId('search-orders').waitFor();
+  await checkScreen(boss.page, 'office-search');
+  await boss.page.getByTestId('nav-new').click();
+  for (const type of ['inspection', 'stock_count', 'shipment_check']) {
+    await boss.page.getByTestId(`new-type-${type}`).click();
+    await boss.page.getByTestId('new-assignee').waitFor();
+    await checkScreen(boss.page, `office-new-${type}`);
+  }
+  await boss.context.close();
 });

@@ -443,6 +443,145 @@ pub fn document() -> Value {
         },
     );
 
+    // office
+    let office_only = || error("Office roles only.");
+    let summaries = || json!({ "type": "array", "items": schema_ref("RecordSummary") });
+    add(
+        "/api/v1/dashboard",
+        "get",
+        Op {
+            summary: "What the office should act on now, derived from the stored records: orders \
+                      at risk (T&A plan), overdue milestones, POs blocked by their payment gate, \
+                      failed and pending inspections, stock counts waiting for approval, the \
+                      caller's approvals, late milestones per factory, defect Pareto per \
+                      factory and style. Office roles only.",
+            tag: "office",
+            public: false,
+            parameters: vec![],
+            body: None,
+            responses: vec![
+                (
+                    "200",
+                    ok(
+                        "The dashboard.",
+                        json!({ "type": "object", "properties": {
+                "today_ms": { "type": "integer" },
+                "at_risk": { "type": "array", "items": { "type": "object" } },
+                "overdue_milestones": { "type": "array", "items": { "type": "object" } },
+                "blocked_pos": { "type": "array", "items": { "type": "object" } },
+                "failed_inspections": summaries(), "pending_inspections": summaries(),
+                "counts_waiting": summaries(),
+                "my_approvals": { "type": "array", "items": { "type": "object" } },
+                "late_by_factory": { "type": "array", "items": { "type": "object" } },
+                "defect_pareto": { "type": "array", "items": { "type": "object" } },
+                "truncated": { "type": "boolean" } } }),
+                    ),
+                ),
+                ("403", office_only()),
+            ],
+        },
+    );
+    add(
+        "/api/v1/orders/{order_no}/timeline",
+        "get",
+        Op {
+            summary: "Every record of an order, its risk and payment gates, and one timeline of \
+                      who did what and when, oldest first. Office roles only.",
+            tag: "office",
+            public: false,
+            parameters: vec![path_param("order_no", "Order number (外销合同号).")],
+            body: None,
+            responses: vec![
+                (
+                    "200",
+                    ok(
+                        "The order's timeline.",
+                        json!({ "type": "object", "properties": {
+                "order_no": { "type": "string" }, "records": summaries(),
+                "risk": { "type": "object", "nullable": true },
+                "gates": { "type": "array", "items": { "type": "object" } },
+                "events": { "type": "array", "items": { "type": "object", "properties": {
+                    "at_ms": { "type": "integer" }, "user": { "type": "string" },
+                    "record_id": { "type": "string" }, "record_type": { "type": "string" },
+                    "received_ms": { "type": "integer", "nullable": true },
+                    "title": { "type": "string" }, "what": { "type": "string" },
+                    "text": { "type": "string" }, "count": { "type": "integer" } } } },
+                "truncated": { "type": "boolean" } } }),
+                    ),
+                ),
+                ("400", bad()),
+                ("403", office_only()),
+                ("404", error("No record has this order number.")),
+            ],
+        },
+    );
+    add(
+        "/api/v1/search",
+        "get",
+        Op {
+            summary: "Search the archive: records whose order no., style no., customer, factory \
+                      or title contains the text, and the orders they belong to. Office roles only.",
+            tag: "office",
+            public: false,
+            parameters: vec![
+                query_param(
+                    "q",
+                    "The text (required, any case).",
+                    json!({ "type": "string" }),
+                ),
+                query_param("type", "Record type.", json!({ "type": "string" })),
+                query_param("limit", "Page size.", json!({ "type": "integer" })),
+                query_param(
+                    "after",
+                    "Cursor: the `next` of the previous page.",
+                    json!({ "type": "string" }),
+                ),
+            ],
+            body: None,
+            responses: vec![
+                (
+                    "200",
+                    ok(
+                        "One page.",
+                        json!({ "type": "object", "properties": {
+                "items": summaries(),
+                "orders": { "type": "array", "items": { "type": "object" } },
+                "next": { "type": "string", "nullable": true } } }),
+                    ),
+                ),
+                ("400", bad()),
+                ("403", office_only()),
+            ],
+        },
+    );
+    add(
+        "/api/v1/assignees",
+        "get",
+        Op {
+            summary: "The enabled field users work can be assigned to; with a type, only those \
+                      whose role may work on such a record once assigned. Office roles only.",
+            tag: "office",
+            public: false,
+            parameters: vec![query_param(
+                "type",
+                "Record type (inspection, stock_count, shipment_check, …).",
+                json!({ "type": "string" }),
+            )],
+            body: None,
+            responses: vec![
+                (
+                    "200",
+                    ok(
+                        "The users.",
+                        json!({ "type": "object", "properties": {
+                "items": { "type": "array", "items": { "type": "object" } } } }),
+                    ),
+                ),
+                ("403", office_only()),
+            ],
+        },
+    );
+
     // blobs
     add(
         "/api/v1/blobs/{sha256}",

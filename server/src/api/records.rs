@@ -548,7 +548,7 @@ pub async fn apply_op(
 /// special approval naming the order, read from storage whatever the caller's scope (the
 /// gate is the server's decision, not the caller's view). 409 when the order has no
 /// commercial side, so its payment term is unknown.
-fn payment_gate_of(state: &AppState, po: &PurchaseOrder) -> Result<Gate, ApiError> {
+pub(crate) fn payment_gate_of(state: &AppState, po: &PurchaseOrder) -> Result<Gate, ApiError> {
     let projections = &state.storage.projections;
     let ids = projections
         .ids_by(IndexField::OrderNo, &po.order_no, None, SCAN_ROWS_MAX)

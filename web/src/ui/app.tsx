@@ -8,6 +8,13 @@ import { SyncEngine } from '../sync/engine';
 import { LocalStore, type DeviceStore, type Session } from '../sync/store';
 import { ConfirmHost, EngineContext, Toasts, confirmDialog, useEngine } from './common';
 import { Login } from './login';
+import { isOffice } from '../office/api';
+import { ApprovalsInbox } from '../office/approvals';
+import { CreatePage } from '../office/create';
+import { Dashboard } from '../office/dashboard';
+import { OrderPage } from '../office/order';
+import { OfficeRecord } from '../office/record';
+import { SearchPageView } from '../office/search';
 import { MyWork } from './mywork';
 import { RecordScreen } from './record';
 import { StatusBar } from './status';
@@ -48,12 +55,42 @@ export function roleLabel(role: string): string {
   return k ? t(k) : role;
 }
 
-/** `#/`, `#/r/<id>`, `#/r/<id>/report`. */
-export type Route = { name: 'work' } | { name: 'record'; id: string } | { name: 'report'; id: string };
+/**
+ * `#/` (My work, or the dashboard for office roles), `#/r/<id>`, `#/r/<id>/report`; office
+ * pages: `#/order/<order no.>`, `#/o/<id>`, `#/approvals`, `#/search`, `#/new`.
+ */
+export type Route =
+  | { name: 'work' }
+  | { name: 'record'; id: string }
+  | { name: 'report'; id: string }
+  | { name: 'order'; orderNo: string }
+  | { name: 'orecord'; id: string }
+  | { name: 'approvals' }
+  | { name: 'search' }
+  | { name: 'new' };
+
+function decode(part: string): string | null {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return null;
+  }
+}
 
 export function parseRoute(hash: string): Route {
   const m = /^#\/r\/([^/]+)(\/report)?$/.exec(hash);
-  if (m) return m[2] ? { name: 'report', id: decodeURIComponent(m[1]) } : { name: 'record', id: decodeURIComponent(m[1]) };
+  if (m) {
+    const id = decode(m[1]);
+    if (id !== null) return m[2] ? { name: 'report', id } : { name: 'record', id };
+  }
+  const o = /^#\/(order|o)\/([^/]+)$/.exec(hash);
+  if (o) {
+    const v = decode(o[2]);
+    if (v !== null) return o[1] === 'order' ? { name: 'order', orderNo: v } : { name: 'orecord', id: v };
+  }
+  if (hash === '#/approvals') return { name: 'approvals' };
+  if (hash === '#/search') return { name: 'search' };
+  if (hash === '#/new') return { name: 'new' };
   return { name: 'work' };
 }
 
@@ -192,9 +229,37 @@ export function App({ device }: { device: DeviceStore }) {
   );
 }
 
+const OFFICE_NAV: [string, Route['name'], MessageKey][] = [
+  ['#/', 'work', 'nav.dashboard'],
+  ['#/approvals', 'approvals', 'nav.approvals'],
+  ['#/search', 'search', 'nav.search'],
+  ['#/new', 'new', 'nav.new'],
+];
+
+function Page({ route, office }: { route: Route; office: boolean }) {
+  switch (route.name) {
+    case 'work':
+      return office ? <Dashboard /> : <MyWork />;
+    case 'record':
+    case 'report':
+      return office ? <OfficeRecord id={route.id} /> : <RecordScreen id={route.id} report={route.name === 'report'} />;
+    case 'order':
+      return office ? <OrderPage orderNo={route.orderNo} /> : <MyWork />;
+    case 'orecord':
+      return office ? <OfficeRecord id={route.id} /> : <RecordScreen id={route.id} report={false} />;
+    case 'approvals':
+      return office ? <ApprovalsInbox /> : <MyWork />;
+    case 'search':
+      return office ? <SearchPageView /> : <MyWork />;
+    case 'new':
+      return office ? <CreatePage /> : <MyWork />;
+  }
+}
+
 function Shell({ route, onRelogin, onSignOut }: { route: Route; onRelogin: () => void; onSignOut: () => void }) {
   const engine = useEngine();
   const user = engine.session.user;
+  const office = isOffice(user.role);
   return (
     <div class={`shell route-${route.name}`}>
       <header class="topbar no-print">
@@ -202,10 +267,23 @@ function Shell({ route, onRelogin, onSignOut }: { route: Route; onRelogin: () =>
           <img src="/icons/icon-192.png" alt="" width={40} height={40} />
           <span>{t('app.name')}</span>
         </a>
-        <nav class="row">
-          <a href="#/" class={`btn btn-nav ${route.name === 'work' ? 'btn-selected' : ''}`}>
-            {t('nav.my_work')}
-          </a>
+        <nav class="row wrap">
+          {office ? (
+            OFFICE_NAV.map(([href, name, key]) => (
+              <a
+                key={href}
+                href={href}
+                class={`btn btn-nav ${route.name === name ? 'btn-selected' : ''}`}
+                data-testid={`nav-${name}`}
+              >
+                {t(key)}
+              </a>
+            ))
+          ) : (
+            <a href="#/" class={`btn btn-nav ${route.name === 'work' ? 'btn-selected' : ''}`}>
+              {t('nav.my_work')}
+            </a>
+          )}
         </nav>
         <div class="row user">
           <span class="muted" data-testid="user-name">
@@ -221,7 +299,7 @@ function Shell({ route, onRelogin, onSignOut }: { route: Route; onRelogin: () =>
         <StatusBar onRelogin={onRelogin} />
       </div>
       <main class="content">
-        {route.name === 'work' ? <MyWork /> : <RecordScreen id={route.id} report={route.name === 'report'} />}
+        <Page route={route} office={office} />
       </main>
     </div>
   );

@@ -1,0 +1,142 @@
+// The order page: its risk, payment gates, records and one timeline of what happened.
+
+import { fmtDate, fmtDateTime, t, type MessageKey } from '../i18n';
+import { Section, StatusChip, Verdict } from '../ui/common';
+import { typeLabel } from '../ui/mywork';
+import type { Alarm, Timeline } from './api';
+import { LoadState, RiskChip, gateText, recordHref, useLoad, useOfficeApi, whatLabel } from './common';
+
+function alarmText(a: Alarm): string {
+  const keys: Record<Alarm['alarm'], MessageKey> = {
+    milestone_overdue: 'alarm.milestone_overdue',
+    production_behind: 'alarm.production_behind',
+    projected_late: 'alarm.projected_late',
+    past_delivery: 'alarm.past_delivery',
+    shipping_marks_missing: 'alarm.shipping_marks_missing',
+  };
+  return t(keys[a.alarm], {
+    name: a.name ?? '',
+    days: a.days ?? a.days_to_delivery ?? 0,
+    planned: a.planned ?? 0,
+    actual: a.actual ?? 0,
+  });
+}
+
+export function OrderPage({ orderNo }: { orderNo: string }) {
+  const api = useOfficeApi();
+  const state = useLoad(() => api.timeline(orderNo), [api, orderNo]);
+  return (
+    <div class="office" data-testid="order-page">
+      <div class="row between">
+        <h1>
+          {t('order.title')} {orderNo}
+        </h1>
+        <button type="button" class="btn" onClick={state.reload}>
+          {t('office.reload')}
+        </button>
+      </div>
+      <LoadState state={state}>{(d) => <OrderBody d={d} />}</LoadState>
+    </div>
+  );
+}
+
+function OrderBody({ d }: { d: Timeline }) {
+  const r = d.risk;
+  return (
+    <>
+      {r && (
+        <Section title={t('order.position')}>
+          <dl class="fields">
+            <div class="field">
+              <dt>{t('field.style_no')}</dt>
+              <dd>{r.style_no}</dd>
+            </div>
+            <div class="field">
+              <dt>{t('field.factory')}</dt>
+              <dd>{r.factory}</dd>
+            </div>
+            <div class="field">
+              <dt>{t('risk.delivery')}</dt>
+              <dd>{fmtDate(r.delivery_ms)}</dd>
+            </div>
+            <div class="field">
+              <dt>{t('risk.projected')}</dt>
+              <dd>{fmtDate(r.projected_ship_ms)}</dd>
+            </div>
+            <div class="field">
+              <dt>{t('risk.level')}</dt>
+              <dd>
+                <RiskChip level={r.level} />
+              </dd>
+            </div>
+          </dl>
+          {r.alarms.length > 0 && (
+            <ul class="reasons" data-testid="order-alarms">
+              {r.alarms.map((a, i) => (
+                <li key={i}>{alarmText(a)}</li>
+              ))}
+            </ul>
+          )}
+        </Section>
+      )}
+      {d.gates.length > 0 && (
+        <Section title={t('gate.title')}>
+          <ul class="plain-list" data-testid="order-gates">
+            {d.gates.map((g) => (
+              <li key={g.id}>
+                <a href={recordHref(g.id)}>{g.po_no || g.id}</a>:{' '}
+                <span class={g.gate?.state === 'blocked' ? 'warn-text' : ''}>{gateText(g.gate)}</span>
+              </li>
+            ))}
+          </ul>
+        </Section>
+      )}
+      <Section title={t('order.records', { n: d.records.length })}>
+        <table class="count-table office-table" data-testid="order-records">
+          <thead>
+            <tr>
+              <th>{t('office.col_type')}</th>
+              <th>{t('office.col_record')}</th>
+              <th>{t('office.col_status')}</th>
+              <th>{t('office.col_assignees')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {d.records.map((s) => (
+              <tr key={s.id} data-id={s.id}>
+                <td>{typeLabel(s.record_type)}</td>
+                <td>
+                  <a href={recordHref(s.id)}>{s.title || s.id}</a>
+                </td>
+                <td>
+                  <div class="row wrap">
+                    <StatusChip status={s.status} />
+                    {s.verdict && s.record_type === 'inspection' && s.status !== 'open' && <Verdict verdict={s.verdict} />}
+                  </div>
+                </td>
+                <td>{s.assignees.join(', ')}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </Section>
+      <Section title={t('order.timeline')}>
+        {d.truncated && <p class="warn-text">{t('order.truncated')}</p>}
+        <ol class="timeline" data-testid="timeline">
+          {[...d.events].reverse().map((e, i) => (
+            <li key={i} data-testid="timeline-event" data-what={e.what} data-user={e.user} data-record={e.record_id}>
+              <span class="muted nowrap">{fmtDateTime(e.at_ms)}</span>{' '}
+              <strong>{e.user || t('order.unknown_user')}</strong> {whatLabel(e.what)}
+{' '}
+              <a href={recordHref(e.record_id)}>
+                {typeLabel(e.record_type)} {e.title}
+              </a>
+              {e.count > 1 && <span class="muted"> ×{e.count}</span>}
+              {e.text && <div class="muted">{e.text}</div>}
+            </li>
+          ))}
+        </ol>
+      </Section>
+    </>
+  );
+}
