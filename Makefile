@@ -3,8 +3,9 @@
 #   make build   everything `make run` needs (server binary, WASM module, PWA when present)
 #   make run     build, then serve the demo on http://127.0.0.1:8080
 #   make test    every check CI runs, in order, stopping at the first failure
-#   make bench   benchmarks: load vs the reference sync server, core micro-benchmarks
-#                (BENCHMARKS.md); smaller or larger: BENCH_SCALE=0.1 make bench
+#   make bench   benchmarks: load vs the reference sync server, core micro-benchmarks,
+#                the field app in Chromium (BENCHMARKS.md); smaller or larger:
+#                BENCH_SCALE=0.1 make bench
 #   make fuzz    run every fuzz target for FUZZ_SECONDS (20) s each (cargo-fuzz; see
 #                fuzz/README.md); longer: FUZZ_SECONDS=300 make fuzz
 #   make setup   install missing tools (wasm32 target, clippy/rustfmt, wasm-bindgen-cli,
@@ -214,7 +215,9 @@ fuzz:
 # The load benchmark (BENCHMARKS.md): bench/'s generator (`gendan-load`) runs the same
 # workload against `gendan serve` (release) and the reference automerge-repo server
 # (tests/bench-reference, node), prints the table and the final ratio line, then the
-# memory at rest; then the criterion micro-benchmarks of the core. BENCH_SCALE (default 1)
+# memory at rest; then the criterion micro-benchmarks of the core; then the field app in
+# headless Chromium (web-bench: p95 to record a defect with 1,000 records on the device,
+# offline open, WASM + JS gzip; web/README.md). BENCH_SCALE (default 1)
 # shrinks or grows the load: BENCH_SCALE=0.1 make bench is a smoke run. Not part of
 # `make test`.
 BENCH_SCALE ?= 1
@@ -229,6 +232,7 @@ bench:
 	./target/release/gendan-load --gendan-bin ./target/release/gendan --reference-dir tests/bench-reference
 	$(call banner,bench: core micro-benchmarks (criterion))
 	$(CARGO) bench -p gendan-core --bench core
+	$(MAKE) --no-print-directory web-bench
 
 # --- clean -----------------------------------------------------------------------------
 

@@ -74,6 +74,37 @@ pub enum AqlError {
     NoDefectClassInspected,
 }
 
+impl AqlError {
+    /// A stable machine code for the error, for interfaces that say it in their own words.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AqlError::UnknownInspectionLevel { .. } => "aql_unknown_level",
+            AqlError::UnknownAql { .. } => "aql_unknown_value",
+            AqlError::UnknownCodeLetter { .. } => "aql_unknown_code_letter",
+            AqlError::LotSizeTooSmall { .. } => "lot_size_too_small",
+            AqlError::LotSizeTooLarge { .. } => "lot_size_too_large",
+            AqlError::NoDefectClassInspected => "aql_no_class_inspected",
+        }
+    }
+
+    /// The error as a [`Problem`] with `field`, carrying its code and values.
+    pub fn to_problem(&self, field: impl Into<String>) -> crate::common::Problem {
+        let p = crate::common::Problem::new(field, self.to_string()).with_code(self.code());
+        match self {
+            AqlError::UnknownInspectionLevel { given }
+            | AqlError::UnknownAql { given }
+            | AqlError::UnknownCodeLetter { given } => p.with_param("given", given),
+            AqlError::LotSizeTooSmall { lot_size } => p
+                .with_param("lot_size", lot_size)
+                .with_param("min", LOT_SIZE_MIN),
+            AqlError::LotSizeTooLarge { lot_size } => p
+                .with_param("lot_size", lot_size)
+                .with_param("max", LOT_SIZE_MAX),
+            AqlError::NoDefectClassInspected => p,
+        }
+    }
+}
+
 /// Reads and writes a type as its canonical text, with the type's `FromStr` on the way in.
 macro_rules! serde_as_text {
     ($type:ty) => {

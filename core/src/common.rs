@@ -3,6 +3,7 @@
 //! The core never reads the clock: every time here is a value the caller passed in, in
 //! milliseconds since the Unix epoch (`*_ms`).
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use autosurgeon::{Hydrate, HydrateError, Reconcile, Reconciler};
@@ -337,8 +338,15 @@ pub struct VerdictOverride {
 pub struct Problem {
     /// A path to the field, e.g. `defects.d1.description`.
     pub field: String,
-    /// What is wrong, in words for a person.
+    /// What is wrong, in words for a person (English).
     pub message: String,
+    /// A stable machine code for what is wrong (e.g. `required`, `text_too_long`), so an
+    /// interface can say it in its own language; empty when the problem has none yet.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub code: String,
+    /// The values the message names (e.g. `len`, `max`), by name, for `code`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, String>,
 }
 
 impl Problem {
@@ -347,7 +355,23 @@ impl Problem {
         Self {
             field: field.into(),
             message: message.into(),
+            code: String::new(),
+            params: BTreeMap::new(),
         }
+    }
+
+    /// The same problem with a stable machine code.
+    #[must_use]
+    pub fn with_code(mut self, code: &str) -> Self {
+        self.code = code.to_string();
+        self
+    }
+
+    /// The same problem with one more named value for its code's message.
+    #[must_use]
+    pub fn with_param(mut self, name: &str, value: impl ToString) -> Self {
+        self.params.insert(name.to_string(), value.to_string());
+        self
     }
 }
 
@@ -360,17 +384,22 @@ impl fmt::Display for Problem {
 /// Checks a free-text field's length; pushes a problem when it is too long.
 pub(crate) fn check_text(problems: &mut Vec<Problem>, field: &str, value: &str, max: usize) {
     if value.len() > max {
-        problems.push(Problem::new(
-            field,
-            format!("is {} bytes long; at most {max} are allowed", value.len()),
-        ));
+        problems.push(
+            Problem::new(
+                field,
+                format!("is {} bytes long; at most {max} are allowed", value.len()),
+            )
+            .with_code("text_too_long")
+            .with_param("len", value.len())
+            .with_param("max", max),
+        );
     }
 }
 
 /// Checks that a required text is present.
 pub(crate) fn check_required(problems: &mut Vec<Problem>, field: &str, value: &str) {
     if value.trim().is_empty() {
-        problems.push(Problem::new(field, "is required"));
+        problems.push(Problem::new(field, "is required").with_code("required"));
     }
 }
 

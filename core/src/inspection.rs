@@ -309,7 +309,7 @@ impl StoredAqlSettings {
             defaults.level
         } else {
             self.level.parse().unwrap_or_else(|e: aql::AqlError| {
-                problems.push(Problem::new("aql.level", e.to_string()));
+                problems.push(e.to_problem("aql.level"));
                 defaults.level
             })
         };
@@ -321,7 +321,7 @@ impl StoredAqlSettings {
                 v => match v.parse() {
                     Ok(a) => ClassAql::Aql(a),
                     Err(e) => {
-                        problems.push(Problem::new(format!("aql.{field}"), e.to_string()));
+                        problems.push(e.to_problem(format!("aql.{field}")));
                         default
                     }
                 },
@@ -942,19 +942,25 @@ fn apply_to_doc(
             let current: Counter = autosurgeon::hydrate_prop(doc, &obj, "qty").unwrap_or_default();
             let next = current.value().saturating_add(*delta);
             if *delta == 0 {
-                return Err(RecordError::invalid("delta", "must not be zero"));
+                return Err(RecordError::Invalid(vec![
+                    Problem::new("delta", "must not be zero").with_code("delta_zero"),
+                ]));
             }
             if next < 0 {
-                return Err(RecordError::invalid(
-                    format!("defects.{id}.qty"),
-                    "cannot go below zero",
-                ));
+                return Err(RecordError::Invalid(vec![
+                    Problem::new(format!("defects.{id}.qty"), "cannot go below zero")
+                        .with_code("below_zero"),
+                ]));
             }
             if next > DEFECT_QTY_MAX {
-                return Err(RecordError::invalid(
-                    format!("defects.{id}.qty"),
-                    format!("cannot exceed {DEFECT_QTY_MAX}"),
-                ));
+                return Err(RecordError::Invalid(vec![
+                    Problem::new(
+                        format!("defects.{id}.qty"),
+                        format!("cannot exceed {DEFECT_QTY_MAX}"),
+                    )
+                    .with_code("too_many")
+                    .with_param("max", DEFECT_QTY_MAX),
+                ]));
             }
             increment(doc, &obj, "qty", *delta)
         }
@@ -1183,13 +1189,13 @@ pub struct InspectionDerived {
 pub fn derive(inspection: &Inspection) -> InspectionDerived {
     let (settings, mut plan_problems) = inspection.aql.to_settings();
     let plan = if inspection.lot_size.0 <= 0 {
-        plan_problems.push(Problem::new("lot_size", "is not set"));
+        plan_problems.push(Problem::new("lot_size", "is not set").with_code("not_set"));
         None
     } else {
         match aql::inspection_plan(inspection.lot_size.0 as u64, &settings) {
             Ok(p) => Some(p),
             Err(e) => {
-                plan_problems.push(Problem::new("lot_size", e.to_string()));
+                plan_problems.push(e.to_problem("lot_size"));
                 None
             }
         }

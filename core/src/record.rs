@@ -102,6 +102,24 @@ pub enum RecordError {
 }
 
 impl RecordError {
+    /// A stable machine code for the kind of error (the problems of `Invalid` carry their
+    /// own codes), for interfaces that say it in their own words.
+    pub fn code(&self) -> &'static str {
+        match self {
+            RecordError::Automerge(_) => "document",
+            RecordError::Hydrate(_) => "unreadable",
+            RecordError::Reconcile(_) => "unwritable",
+            RecordError::WrongType { .. } => "wrong_type",
+            RecordError::NoType => "no_type",
+            RecordError::SchemaTooNew { .. } => "schema_too_new",
+            RecordError::Malformed(_) => "malformed",
+            RecordError::TooLarge(_) => "too_large",
+            RecordError::Invalid(_) => "invalid",
+            RecordError::NotAllowed(_) => "not_allowed",
+            RecordError::BadOperation(_) => "bad_operation",
+        }
+    }
+
     /// An `Invalid` error with one problem.
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         RecordError::Invalid(vec![Problem::new(field, message)])
@@ -433,7 +451,11 @@ pub(crate) fn item_map<D: ReadDoc>(
 ) -> Result<ObjId, RecordError> {
     get_map(doc, &ROOT, collection)
         .and_then(|c| get_map(doc, &c, id))
-        .ok_or_else(|| RecordError::invalid(format!("{collection}.{id}"), "does not exist"))
+        .ok_or_else(|| {
+            RecordError::Invalid(vec![
+                Problem::new(format!("{collection}.{id}"), "does not exist").with_code("not_found"),
+            ])
+        })
 }
 
 /// Whether the collection at the root already has an item `id`.

@@ -27,6 +27,9 @@ pub const COLLECTIONS: &[&str] = &["lines", "extras", "photos"];
 /// The most cartons one packing-list line may list or count.
 pub const CARTONS_MAX: i64 = 1_000_000;
 
+/// The longest carton label code a scan may carry, in bytes.
+pub const CARTON_CODE_BYTES_MAX: usize = 128;
+
 /// Who verified something, and when.
 #[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile, Serialize, Deserialize)]
 pub struct Verified {
@@ -74,6 +77,13 @@ pub struct PackingLine {
         hydrate = "crate::common::text_or_string"
     )]
     pub shipping_mark: String,
+    /// The code printed as a barcode on the line's carton labels (empty: none; the line
+    /// then matches a scanned `PO/STYLE` code, see [`match_carton_code`]).
+    #[autosurgeon(
+        missing = "Default::default",
+        hydrate = "crate::common::text_or_string"
+    )]
+    pub barcode: String,
     /// Cartons loaded: a counter several checkers add to.
     #[serde(serialize_with = "serialize_counter")]
     #[autosurgeon(missing = "Default::default")]
@@ -275,6 +285,8 @@ pub struct NewPackingLine {
     pub qty_per_carton: i64,
     /// Shipping mark text.
     pub shipping_mark: String,
+    /// The carton label barcode, if the labels carry one.
+    pub barcode: String,
 }
 
 /// What a new shipment check starts with.
@@ -326,6 +338,12 @@ fn check_new_line(problems: &mut Vec<Problem>, id: &str, l: &NewPackingLine) {
         &l.shipping_mark,
         TEXT_BYTES_MAX,
     );
+    check_text(
+        problems,
+        &format!("{f}.barcode"),
+        &l.barcode,
+        CARTON_CODE_BYTES_MAX,
+    );
     for (name, v) in [
         ("cartons_expected", l.cartons_expected),
         ("qty_per_carton", l.qty_per_carton),
@@ -347,6 +365,7 @@ fn new_line(l: &NewPackingLine) -> PackingLine {
         cartons_expected: Int(l.cartons_expected),
         qty_per_carton: Int(l.qty_per_carton),
         shipping_mark: l.shipping_mark.clone(),
+        barcode: l.barcode.trim().to_string(),
         ..PackingLine::default()
     }
 }
@@ -456,6 +475,13 @@ pub enum ShipmentOp {
         /// Cartons to add (negative to take away).
         delta: i64,
     },
+    /// One carton label scanned: the line it matches (see [`match_carton_code`]) gets one
+    /// more loaded carton. A code that matches no line, or more than one, is refused
+    /// (`unknown_carton` / `ambiguous_carton`) and nothing changes.
+    ScanCarton {
+        /// The code read from the label.
+        code: String,
+    },
     /// Records cartons that are not on the packing list.
     AddExtra {
         /// A new unique id.
@@ -549,6 +575,75 @@ pub fn apply(record: &mut Record, op: &ShipmentOp, ctx: &EditContext) -> Result<
     })
 }
 
+fn normalize_code(code: &str) -> String {
+    code.trim().to_ascii_uppercase()
+}
+
+/// The packing-list lines a scanned carton code matches: a line matches when the code
+/// equals its `barcode`, or, for a line without a barcode, its `PO/STYLE` (e.g.
+/// `PO-1/ST-1`). Both compare without surrounding blanks and ignoring ASCII case.
+pub fn match_carton_code(check: &ShipmentCheck, code: &str) -> Vec<String> {
+    let code = normalize_code(code);
+    if code.is_empty() {
+        return Vec::new();
+    }
+    check
+        .lines
+        .iter()
+        .filter(|(_, l)| {
+            if l.barcode.trim().is_empty() {
+                normalize_code(&format!("{}/{}", l.po_no, l.style_no)) == code
+            } else {
+                normalize_code(&l.barcode) == code
+            }
+        })
+        .map(|(id, _)| id.clone())
+        .collect()
+}
+
+fn scan_carton(doc: &mut AutoCommit, check: &ShipmentCheck, code: &str) -> Result<(), RecordError> {
+    let coded = |code_name: &str, message: &str| {
+        RecordError::Invalid(vec![
+            Problem::new("code", message)
+                .with_code(code_name)
+                .with_param("code", code.trim()),
+        ])
+    };
+    if code.trim().is_empty() {
+        return Err(RecordError::Invalid(vec![
+            Problem::new("code", "is required").with_code("required"),
+        ]));
+    }
+    if code.len() > CARTON_CODE_BYTES_MAX {
+        return Err(RecordError::Invalid(vec![
+            Problem::new(
+                "code",
+                format!(
+                    "is {} bytes long; at most {CARTON_CODE_BYTES_MAX} are allowed",
+                    code.len()
+                ),
+            )
+            .with_code("text_too_long")
+            .with_param("len", code.len())
+            .with_param("max", CARTON_CODE_BYTES_MAX),
+        ]));
+    }
+    match match_carton_code(check, code).as_slice() {
+        [] => Err(coded(
+            "unknown_carton",
+            "matches no line of the packing list",
+        )),
+        [line] => {
+            let current = check.lines[line].loaded.value();
+            tally(doc, "lines", line, "loaded", current, 1)
+        }
+        _ => Err(coded(
+            "ambiguous_carton",
+            "matches more than one line of the packing list",
+        )),
+    }
+}
+
 fn tally(
     doc: &mut AutoCommit,
     collection: &str,
@@ -558,14 +653,22 @@ fn tally(
     delta: i64,
 ) -> Result<(), RecordError> {
     if delta == 0 {
-        return Err(RecordError::invalid("delta", "must not be zero"));
+        return Err(RecordError::Invalid(vec![
+            Problem::new("delta", "must not be zero").with_code("delta_zero"),
+        ]));
     }
     let next = current.saturating_add(delta);
     if !(0..=CARTONS_MAX).contains(&next) {
-        return Err(RecordError::invalid(
-            format!("{collection}.{id}.{key}"),
-            format!("would be {next}; it must stay from 0 to {CARTONS_MAX}"),
-        ));
+        return Err(RecordError::Invalid(vec![
+            Problem::new(
+                format!("{collection}.{id}.{key}"),
+                format!("would be {next}; it must stay from 0 to {CARTONS_MAX}"),
+            )
+            .with_code("out_of_range")
+            .with_param("value", next)
+            .with_param("min", 0)
+            .with_param("max", CARTONS_MAX),
+        ]));
     }
     let obj = item_map(doc, collection, id)?;
     increment(doc, &obj, key, delta)
@@ -642,6 +745,7 @@ fn apply_to_doc(
                 .value();
             tally(doc, "lines", line, "loaded", current, *delta)
         }
+        ShipmentOp::ScanCarton { code } => scan_carton(doc, check, code),
         ShipmentOp::AddExtra {
             id,
             po_no,
@@ -681,6 +785,15 @@ fn apply_to_doc(
         }
         ShipmentOp::VerifyMark { line } => {
             let obj = item_map(doc, "lines", line)?;
+            if check.lines.get(line).is_some_and(|l| l.photos.is_empty()) {
+                return Err(RecordError::Invalid(vec![
+                    Problem::new(
+                        format!("lines.{line}.mark_verified"),
+                        "needs a photo of the shipping marks first",
+                    )
+                    .with_code("mark_photo_required"),
+                ]));
+            }
             put_value(
                 doc,
                 &obj,
@@ -950,6 +1063,179 @@ mod tests {
         apply(r, &o, &ctx(user)).unwrap();
     }
 
+    fn mark_photo() -> PhotoRef {
+        PhotoRef {
+            sha256: "ab".repeat(32),
+            mime: "image/jpeg".into(),
+            bytes: Int(1000),
+            ..PhotoRef::default()
+        }
+    }
+
+    fn problem(e: RecordError) -> Problem {
+        match e {
+            RecordError::Invalid(mut p) => {
+                assert_eq!(p.len(), 1, "{p:?}");
+                p.remove(0)
+            }
+            other => panic!("not an input problem: {other}"),
+        }
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn mark_verified_needs_a_photo() {
+        let mut r = check();
+        let verify = ShipmentOp::VerifyMark { line: "p1".into() };
+        let p = problem(apply(&mut r, &verify, &ctx("dock1")).unwrap_err());
+        assert_eq!(
+            (p.code.as_str(), p.field.as_str()),
+            ("mark_photo_required", "lines.p1.mark_verified")
+        );
+        assert!(view(&r).unwrap().record.lines["p1"].mark_verified.is_none());
+        op(
+            &mut r,
+            "dock1",
+            ShipmentOp::AddLinePhoto {
+                line: "p1".into(),
+                photo: mark_photo(),
+            },
+        );
+        op(&mut r, "dock1", verify);
+        let v = view(&r).unwrap();
+        assert_eq!(
+            v.record.lines["p1"].mark_verified.as_ref().unwrap().by,
+            "dock1"
+        );
+        assert_eq!(v.derived.marks_unverified, vec!["p2".to_string()]);
+        let p = problem(
+            apply(
+                &mut r,
+                &ShipmentOp::VerifyMark { line: "p9".into() },
+                &ctx("d"),
+            )
+            .unwrap_err(),
+        );
+        assert_eq!(p.code, "not_found");
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn scanned_cartons_match_barcode_or_po_style() {
+        let mut r = check();
+        // p1 and p2 have no barcode: their PO/STYLE codes match, blanks and case aside.
+        for code in ["PO-1/ST-1", " po-1/st-1 ", "PO-2/ST-2"] {
+            op(
+                &mut r,
+                "dock1",
+                ShipmentOp::ScanCarton { code: code.into() },
+            );
+        }
+        let d = view(&r).unwrap().derived;
+        assert_eq!((d.lines["p1"].loaded, d.lines["p2"].loaded), (2, 1));
+
+        // A line with a barcode matches its barcode only.
+        op(
+            &mut r,
+            "m",
+            ShipmentOp::AddLine {
+                id: "p3".into(),
+                line: NewPackingLine {
+                    po_no: "PO-1".into(),
+                    style_no: "ST-1".into(),
+                    cartons_expected: 3,
+                    barcode: "CTN-0003".into(),
+                    ..NewPackingLine::default()
+                },
+            },
+        );
+        op(
+            &mut r,
+            "dock1",
+            ShipmentOp::ScanCarton {
+                code: "ctn-0003".into(),
+            },
+        );
+        let d = view(&r).unwrap().derived;
+        assert_eq!((d.lines["p1"].loaded, d.lines["p3"].loaded), (2, 1));
+
+        let before = r.save();
+        let p = problem(
+            apply(
+                &mut r,
+                &ShipmentOp::ScanCarton {
+                    code: "NOPE-1".into(),
+                },
+                &ctx("d"),
+            )
+            .unwrap_err(),
+        );
+        assert_eq!(
+            (p.code.as_str(), p.params["code"].as_str()),
+            ("unknown_carton", "NOPE-1")
+        );
+        let p = problem(
+            apply(
+                &mut r,
+                &ShipmentOp::ScanCarton { code: "  ".into() },
+                &ctx("d"),
+            )
+            .unwrap_err(),
+        );
+        assert_eq!(p.code, "required");
+        assert_eq!(r.save(), before, "a refused scan changes nothing");
+
+        // Two lines with the same barcode: the scan cannot tell which.
+        op(
+            &mut r,
+            "m",
+            ShipmentOp::AddLine {
+                id: "p4".into(),
+                line: NewPackingLine {
+                    po_no: "PO-4".into(),
+                    barcode: "CTN-0003".into(),
+                    ..NewPackingLine::default()
+                },
+            },
+        );
+        let p = problem(
+            apply(
+                &mut r,
+                &ShipmentOp::ScanCarton {
+                    code: "CTN-0003".into(),
+                },
+                &ctx("d"),
+            )
+            .unwrap_err(),
+        );
+        assert_eq!(p.code, "ambiguous_carton");
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn carton_codes_have_a_length_limit() {
+        let mut r = check();
+        let at_limit = "C".repeat(CARTON_CODE_BYTES_MAX);
+        let over = "C".repeat(CARTON_CODE_BYTES_MAX + 1);
+        let line = |barcode: &str| ShipmentOp::AddLine {
+            id: "p5".into(),
+            line: NewPackingLine {
+                po_no: "PO-5".into(),
+                barcode: barcode.into(),
+                ..NewPackingLine::default()
+            },
+        };
+        let p = problem(apply(&mut r, &line(&over), &ctx("m")).unwrap_err());
+        assert_eq!(
+            (p.code.as_str(), p.field.as_str()),
+            ("text_too_long", "lines.p5.barcode")
+        );
+        op(&mut r, "m", line(&at_limit));
+        op(&mut r, "d", ShipmentOp::ScanCarton { code: at_limit });
+        assert_eq!(view(&r).unwrap().derived.lines["p5"].loaded, 1);
+        let p =
+            problem(apply(&mut r, &ShipmentOp::ScanCarton { code: over }, &ctx("d")).unwrap_err());
+        assert_eq!(p.code, "text_too_long");
+        assert_eq!(p.params["max"], CARTON_CODE_BYTES_MAX.to_string());
+    }
+
     #[wasm_bindgen_test(unsupported = test)]
     fn cartons_against_packing_list() {
         let mut r = check();
@@ -1024,6 +1310,14 @@ mod tests {
             },
         );
         for l in ["p1", "p2"] {
+            op(
+                &mut r,
+                "dock1",
+                ShipmentOp::AddLinePhoto {
+                    line: l.into(),
+                    photo: mark_photo(),
+                },
+            );
             op(&mut r, "dock1", ShipmentOp::VerifyMark { line: l.into() });
         }
         op(

@@ -15,6 +15,32 @@ fn js_error(e: impl std::fmt::Display) -> JsError {
     JsError::new(&e.to_string())
 }
 
+/// A JS `Error` with the English text as its message, plus what an interface needs to say
+/// it in its own language: `code` (the kind, e.g. `invalid`, `not_allowed`) and
+/// `problems` (`[{field, message, code?, params?}]`, for `invalid`).
+fn coded_error(message: &str, code: &str, problems: &[crate::common::Problem]) -> JsValue {
+    let err = js_sys::Error::new(message);
+    let set = |k: &str, v: &JsValue| {
+        // Setting a property on a fresh Error object cannot fail.
+        let _ = js_sys::Reflect::set(&err, &JsValue::from_str(k), v);
+    };
+    set("code", &JsValue::from_str(code));
+    let list = serde_json::to_value(problems)
+        .ok()
+        .and_then(|v| to_js(&v).ok())
+        .unwrap_or_else(|| js_sys::Array::new().into());
+    set("problems", &list);
+    err.into()
+}
+
+fn record_error(e: &crate::record::RecordError) -> JsValue {
+    let problems = match e {
+        crate::record::RecordError::Invalid(p) => p.as_slice(),
+        _ => &[],
+    };
+    coded_error(&e.to_string(), e.code(), problems)
+}
+
 fn ctx(user: String, now_ms: f64) -> EditContext {
     // JS numbers carry ms since the epoch exactly up to 2^53.
     #[allow(
@@ -46,16 +72,18 @@ impl WasmRecord {
         actor: &[u8],
         user: String,
         now_ms: f64,
-    ) -> Result<WasmRecord, JsError> {
-        let t: RecordType = record_type.parse().map_err(js_error)?;
+    ) -> Result<WasmRecord, JsValue> {
+        let t: RecordType = record_type
+            .parse()
+            .map_err(|e| coded_error(&format!("{e}"), "bad_operation", &[]))?;
         let inner = ops::create_json(t, new_json, actor_from_bytes(actor), &ctx(user, now_ms))
-            .map_err(js_error)?;
+            .map_err(|e| record_error(&e))?;
         Ok(WasmRecord { inner })
     }
 
     /// Loads saved bytes.
-    pub fn load(bytes: &[u8], actor: &[u8]) -> Result<WasmRecord, JsError> {
-        let inner = Record::load(bytes, actor_from_bytes(actor)).map_err(js_error)?;
+    pub fn load(bytes: &[u8], actor: &[u8]) -> Result<WasmRecord, JsValue> {
+        let inner = Record::load(bytes, actor_from_bytes(actor)).map_err(|e| record_error(&e))?;
         Ok(WasmRecord { inner })
     }
 
@@ -70,13 +98,14 @@ impl WasmRecord {
         self.inner.record_type().to_string()
     }
 
-    /// Applies an operation (a JSON object with an `op` tag) as `user` at `now_ms`.
-    pub fn apply(&mut self, op_json: &str, user: String, now_ms: f64) -> Result<(), JsError> {
-        ops::apply_json(&mut self.inner, op_json, &ctx(user, now_ms)).map_err(js_error)
+    /// Applies an operation (a JSON object with an `op` tag) as `user` at `now_ms`. A
+    /// refusal is an `Error` with `code` and `problems` (see `coded_error`).
+    pub fn apply(&mut self, op_json: &str, user: String, now_ms: f64) -> Result<(), JsValue> {
+        ops::apply_json(&mut self.inner, op_json, &ctx(user, now_ms)).map_err(|e| record_error(&e))
     }
 
     /// The record and what is derived from it, as a plain JS object.
-    pub fn view(&self, viewer: &str, office: bool) -> Result<JsValue, JsError> {
+    pub fn view(&self, viewer: &str, office: bool) -> Result<JsValue, JsValue> {
         let v = ops::view_json(
             &self.inner,
             Viewer {
@@ -84,8 +113,8 @@ impl WasmRecord {
                 office,
             },
         )
-        .map_err(js_error)?;
-        to_js(&v)
+        .map_err(|e| record_error(&e))?;
+        Ok(to_js(&v)?)
     }
 
     /// The document's heads as hex strings.
@@ -101,19 +130,28 @@ impl WasmRecord {
 
 /// The ISO 2859-1 plan for one lot, level and AQL: the same answer as `gendan aql`.
 #[wasm_bindgen(js_name = aqlPlan)]
-pub fn aql_plan(lot_size: f64, level: &str, aql_value: &str) -> Result<JsValue, JsError> {
+pub fn aql_plan(lot_size: f64, level: &str, aql_value: &str) -> Result<JsValue, JsValue> {
+    let aql_error = |field: &str, e: &aql::AqlError| {
+        coded_error(&e.to_string(), "invalid", &[e.to_problem(field)])
+    };
     if !(lot_size.is_finite() && lot_size >= 0.0 && lot_size.fract() == 0.0) {
-        return Err(JsError::new("lot size must be a whole number"));
+        let p = crate::common::Problem::new("lot_size", "must be a whole number")
+            .with_code("not_whole_number");
+        return Err(coded_error(
+            "lot size must be a whole number",
+            "invalid",
+            &[p],
+        ));
     }
-    let level: aql::InspectionLevel = level.parse().map_err(js_error)?;
-    let a: aql::Aql = aql_value.parse().map_err(js_error)?;
+    let level: aql::InspectionLevel = level.parse().map_err(|e| aql_error("level", &e))?;
+    let a: aql::Aql = aql_value.parse().map_err(|e| aql_error("aql", &e))?;
     #[allow(
         clippy::cast_possible_truncation,
         clippy::cast_sign_loss,
         reason = "checked above"
     )]
-    let plan = aql::plan(lot_size as u64, level, a).map_err(js_error)?;
-    to_js(&serde_json::to_value(plan).map_err(js_error)?)
+    let plan = aql::plan(lot_size as u64, level, a).map_err(|e| aql_error("lot_size", &e))?;
+    Ok(to_js(&serde_json::to_value(plan).map_err(js_error)?)?)
 }
 
 /// The device's sync peer (the same state machine the tests drive), for the app's

@@ -279,6 +279,7 @@ pub fn demo_records(now: i64) -> anyhow::Result<Vec<(String, Record)>> {
             cartons_expected: 267,
             qty_per_carton: 12,
             shipping_mark: "NORTHWIND / SO-2026-0815 / C/NO. 1-267".into(),
+            barcode: "NW0815-NAVY".into(),
         },
     );
     packing.insert(
@@ -290,6 +291,7 @@ pub fn demo_records(now: i64) -> anyhow::Result<Vec<(String, Record)>> {
             cartons_expected: 267,
             qty_per_carton: 12,
             shipping_mark: "NORTHWIND / SO-2026-0815 / C/NO. 268-534".into(),
+            barcode: "NW0815-GREY".into(),
         },
     );
     let check = shipment::create(

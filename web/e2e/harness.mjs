@@ -231,7 +231,8 @@ export async function makeJpeg(page, seed) {
 /** Draws a signature on the pad. */
 export async function drawSignature(page) {
   const pad = page.getByTestId('signature-pad');
-  await pad.scrollIntoViewIfNeeded();
+  // In the middle of the window: not under the sticky top bar and status bar.
+  await pad.evaluate((el) => el.scrollIntoView({ block: 'center' }));
   const box = await pad.boundingBox();
   await page.mouse.move(box.x + 20, box.y + box.height / 2);
   await page.mouse.down();

@@ -1,7 +1,8 @@
 // E2E 4: the zh-CN interface renders without missing strings: the catalogues have the same
 // keys and no empty message; a browser whose language is zh-CN gets the Chinese interface
 // on every field screen and every office page, with no missing key and no English message
-// text left; screenshots go to the output folder.
+// text left — the core's plan problems and refusals included; screenshots go to the output
+// folder.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -107,6 +108,20 @@ test('every field screen renders in zh-CN with no missing string', async () => {
   await qc.page.locator('[data-testid=check][data-item=packaging] [data-testid=check-fail]').click();
   await qc.page.locator('[data-testid=check][data-item=packaging][data-result=fail]').waitFor();
   await checkScreen(qc.page, 'inspection');
+  // What the core says, in zh-CN too: a plan problem and a refused edit (an override with
+  // no reason), from the core's codes.
+  await qc.page.getByTestId('lot-size').fill('1');
+  await qc.page.getByTestId('lot-size').press('Tab');
+  const missing = qc.page.getByTestId('aql-plan-missing');
+  await missing.waitFor();
+  assert.match(await missing.textContent(), /批量 1 太小：AQL 表从 2 件开始。/);
+  await qc.page.locator('details.override > summary').click();
+  await qc.page.getByTestId('override-save').click();
+  await qc.page.getByTestId('toast-error').filter({ hasText: '原因为必填项。' }).waitFor();
+  await checkScreen(qc.page, 'inspection-errors');
+  await qc.page.getByTestId('lot-size').fill('1200');
+  await qc.page.getByTestId('lot-size').press('Tab');
+  await qc.page.getByTestId('aql-plan').waitFor();
   await qc.page.goto(`${server.base}/#/r/${id}/report`);
   await qc.page.getByTestId('report').waitFor();
   await checkScreen(qc.page, 'report');

@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
 
-import { fitWithin, sha256Fallback, sha256Hex } from './process';
+import {
+  PHOTO_EDGE_DEFAULT_PX,
+  PHOTO_EDGE_MAX_PX,
+  PHOTO_EDGE_MIN_PX,
+  PHOTO_EDGE_STORAGE_KEY,
+  fitWithin,
+  parsePhotoEdge,
+  photoEdgeSetting,
+  setPhotoEdgeSetting,
+  sha256Fallback,
+  sha256Hex,
+} from './process';
 import { UPLOAD_PART_BYTES, uploadBlob } from './upload';
 
 describe('downscale geometry', () => {
@@ -128,5 +139,41 @@ describe('resumable upload', () => {
     await expect(
       uploadBlob({ base: 'http://x', token: 't', sha256: 'a'.repeat(64), mime: 'image/jpeg', data }, undefined, srv.fetchImpl, false),
     ).rejects.toMatchObject({ status: 400 });
+  });
+});
+
+describe('photo size setting', () => {
+  // node has no localStorage: a plain in-memory Storage stands in for the browser's.
+  const mem = new Map<string, string>();
+  const storage = {
+    getItem: (k: string) => mem.get(k) ?? null,
+    setItem: (k: string, v: string) => void mem.set(k, String(v)),
+    removeItem: (k: string) => void mem.delete(k),
+  };
+
+  it('accepts whole numbers from the minimum to the maximum, and nothing else', () => {
+    expect(parsePhotoEdge(String(PHOTO_EDGE_MIN_PX))).toBe(PHOTO_EDGE_MIN_PX);
+    expect(parsePhotoEdge(` ${PHOTO_EDGE_MAX_PX} `)).toBe(PHOTO_EDGE_MAX_PX);
+    expect(parsePhotoEdge(String(PHOTO_EDGE_MIN_PX - 1))).toBeNull();
+    expect(parsePhotoEdge(String(PHOTO_EDGE_MAX_PX + 1))).toBeNull();
+    for (const bad of ['', '1600.5', '-1600', '1e3', 'abc']) expect(parsePhotoEdge(bad), bad).toBeNull();
+  });
+
+  it('is kept on the device; out of range is refused and a bad stored value reads as the default', () => {
+    Object.assign(globalThis, { localStorage: storage });
+    try {
+      expect(photoEdgeSetting()).toBe(PHOTO_EDGE_DEFAULT_PX);
+      setPhotoEdgeSetting(PHOTO_EDGE_MIN_PX);
+      expect(photoEdgeSetting()).toBe(PHOTO_EDGE_MIN_PX);
+      expect(() => setPhotoEdgeSetting(PHOTO_EDGE_MAX_PX + 1)).toThrow(RangeError);
+      expect(() => setPhotoEdgeSetting(PHOTO_EDGE_MIN_PX - 1)).toThrow(RangeError);
+      expect(photoEdgeSetting(), 'a refused value leaves the setting as it was').toBe(PHOTO_EDGE_MIN_PX);
+      setPhotoEdgeSetting(PHOTO_EDGE_MAX_PX);
+      expect(photoEdgeSetting()).toBe(PHOTO_EDGE_MAX_PX);
+      mem.set(PHOTO_EDGE_STORAGE_KEY, '99999');
+      expect(photoEdgeSetting()).toBe(PHOTO_EDGE_DEFAULT_PX);
+    } finally {
+      delete (globalThis as { localStorage?: unknown }).localStorage;
+    }
   });
 });

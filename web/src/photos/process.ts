@@ -5,8 +5,12 @@
 export const PHOTO_EDGE_DEFAULT_PX = 1600;
 /** JPEG quality of stored photos. */
 export const PHOTO_JPEG_QUALITY = 0.85;
-/** The long edges a user may choose. */
-export const PHOTO_EDGE_CHOICES_PX = [1024, 1600, 2048] as const;
+/** The smallest long edge a user may set (smaller makes defects unreadable). */
+export const PHOTO_EDGE_MIN_PX = 800;
+/** The largest long edge a user may set (larger makes uploads on a dock's network too slow). */
+export const PHOTO_EDGE_MAX_PX = 4000;
+/** Where the device keeps the setting. */
+export const PHOTO_EDGE_STORAGE_KEY = 'gendan.photoEdge';
 
 /** Width and height scaled so the long edge is at most `maxEdge` (never enlarged). */
 export function fitWithin(width: number, height: number, maxEdge: number): { width: number; height: number } {
@@ -86,13 +90,25 @@ export async function sha256Hex(data: ArrayBuffer | Uint8Array): Promise<string>
   return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-export function photoEdgeSetting(): number {
-  const v = Number(globalThis.localStorage?.getItem('gendan.photoEdge'));
-  return PHOTO_EDGE_CHOICES_PX.includes(v as (typeof PHOTO_EDGE_CHOICES_PX)[number]) ? v : PHOTO_EDGE_DEFAULT_PX;
+/** A long edge typed by the user: a whole number of pixels within the limits, else null. */
+export function parsePhotoEdge(text: string): number | null {
+  const s = text.trim();
+  if (!/^\d+$/.test(s)) return null;
+  const v = Number(s);
+  return v >= PHOTO_EDGE_MIN_PX && v <= PHOTO_EDGE_MAX_PX ? v : null;
 }
 
+/** The long edge set on this device; the default when none (or a bad value) is stored. */
+export function photoEdgeSetting(): number {
+  const stored = globalThis.localStorage?.getItem(PHOTO_EDGE_STORAGE_KEY);
+  return (stored != null ? parsePhotoEdge(stored) : null) ?? PHOTO_EDGE_DEFAULT_PX;
+}
+
+/** Sets the long edge; a value outside the limits is refused (RangeError), nothing stored. */
 export function setPhotoEdgeSetting(px: number): void {
-  globalThis.localStorage?.setItem('gendan.photoEdge', String(px));
+  if (!Number.isInteger(px) || px < PHOTO_EDGE_MIN_PX || px > PHOTO_EDGE_MAX_PX)
+    throw new RangeError(`the photo long edge must be a whole number from ${PHOTO_EDGE_MIN_PX} to ${PHOTO_EDGE_MAX_PX} px`);
+  globalThis.localStorage?.setItem(PHOTO_EDGE_STORAGE_KEY, String(px));
 }
 
 /** Decodes an image file, scales it down and encodes it as JPEG. */

@@ -18,6 +18,7 @@
 //   the server last acknowledged are kept too (`changesSince`) and survive restarts.
 
 import { checkSession, syncUrl } from '../api';
+import { codedError } from '../i18n/errors';
 import { WasmClient, documentId, randomBytes16, toHex } from '../core';
 import { blobStored, uploadBlob } from '../photos/upload';
 import { backoffDelay } from './backoff';
@@ -607,7 +608,7 @@ export class SyncEngine {
    */
   async edit(id: string, op: { op: string; [k: string]: unknown }): Promise<void> {
     const r = this.client.record(id, this.actor);
-    if (!r) throw new Error('the record has not arrived on this device yet');
+    if (!r) throw codedError('not_here', 'the record has not arrived on this device yet');
     try {
       r.apply(JSON.stringify(op), this.user, this.now());
       this.client.mergeRecord(id, r);

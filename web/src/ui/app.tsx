@@ -17,6 +17,7 @@ import { OfficeRecord } from '../office/record';
 import { SearchPageView } from '../office/search';
 import { MyWork } from './mywork';
 import { RecordScreen } from './record';
+import { SettingsPanel } from './settings';
 import { StatusBar } from './status';
 
 export function LangSwitch() {
@@ -52,7 +53,7 @@ const ROLE_KEYS: Record<string, MessageKey> = {
 
 export function roleLabel(role: string): string {
   const k = ROLE_KEYS[role];
-  return k ? t(k) : role;
+  return k ? t(k) : t('role.other', { value: role });
 }
 
 /**
@@ -260,9 +261,12 @@ function Shell({ route, onRelogin, onSignOut }: { route: Route; onRelogin: () =>
   const engine = useEngine();
   const user = engine.session.user;
   const office = isOffice(user.role);
+  const [settings, setSettings] = useState(false);
   return (
     <div class={`shell route-${route.name}`}>
-      <header class="topbar no-print">
+      {/* The top bar and the sync status stay on screen however long the page is. */}
+      <div class="shell-head no-print" data-testid="shell-head">
+      <header class="topbar">
         <a href="#/" class="brand" data-testid="home">
           <img src="/icons/icon-192.png" alt="" width={40} height={40} />
           <span>{t('app.name')}</span>
@@ -290,14 +294,17 @@ function Shell({ route, onRelogin, onSignOut }: { route: Route; onRelogin: () =>
             {user.display_name || user.username} · {roleLabel(user.role)}
           </span>
           <LangSwitch />
+          <button type="button" class="btn btn-nav" onClick={() => setSettings(true)} data-testid="settings-open">
+            {t('settings.open')}
+          </button>
           <button type="button" class="btn" onClick={onSignOut} data-testid="sign-out">
             {t('nav.sign_out')}
           </button>
         </div>
       </header>
-      <div class="no-print">
-        <StatusBar onRelogin={onRelogin} />
+      <StatusBar onRelogin={onRelogin} />
       </div>
+      {settings && <SettingsPanel onClose={() => setSettings(false)} />}
       <main class="content">
         <Page route={route} office={office} />
       </main>

@@ -5,6 +5,7 @@ import { createContext, type ComponentChildren } from 'preact';
 import { useContext, useEffect, useRef, useState, useCallback } from 'preact/hooks';
 
 import { t, type MessageKey } from '../i18n';
+import { errorText } from '../i18n/errors';
 import { downscale, sha256Hex } from '../photos/process';
 import type { SyncEngine } from '../sync/engine';
 
@@ -38,10 +39,9 @@ export function toast(text: string, kind: 'error' | 'info' = 'info'): void {
   }, kind === 'error' ? 8000 : 3500);
 }
 
-/** Shows what the core refused, in its words (they name the field and the rule). */
+/** Shows what the core refused, in the interface's language (by the core's codes). */
 export function toastError(e: unknown): void {
-  const msg = e instanceof Error ? e.message : String(e);
-  toast(`${t('error.prefix')} ${msg}`, 'error');
+  toast(`${t('error.prefix')} ${errorText(e)}`, 'error');
 }
 
 export function Toasts() {
@@ -53,7 +53,7 @@ export function Toasts() {
   return (
     <div class="toasts" role="status" aria-live="polite">
       {list.map((x) => (
-        <div key={x.id} class={`toast toast-${x.kind}`}>
+        <div key={x.id} class={`toast toast-${x.kind}`} data-testid={`toast-${x.kind}`}>
           {x.text}
         </div>
       ))}
@@ -157,7 +157,7 @@ const STATUS_KEYS: Record<string, MessageKey> = {
 
 export function statusLabel(status: string): string {
   const key = STATUS_KEYS[status];
-  return key ? t(key) : status;
+  return key ? t(key) : t('status.other', { value: status });
 }
 
 export function StatusChip({ status }: { status: string }) {

@@ -4,6 +4,7 @@
 import { useState } from 'preact/hooks';
 
 import { fmtDate, fmtDateTime, t, type MessageKey } from '../i18n';
+import { problemsText } from '../i18n/errors';
 import { newItemId } from '../sync/engine';
 import {
   PhotoButton,
@@ -14,6 +15,7 @@ import {
   confirmDialog,
   run,
   takePhoto,
+  toastError,
   useEngine,
 } from './common';
 import { OverridePanel, RecordHeader, SignOffPanel } from './record';
@@ -46,7 +48,7 @@ export function sortedChecklist<T>(checklist: Record<string, T>): Array<[string,
 }
 
 export function classLabel(c: string): string {
-  return t(`class.${c as DefectClassName}`);
+  return (DEFECT_CLASSES as readonly string[]).includes(c) ? t(`class.${c as DefectClassName}`) : t('class.other', { value: c });
 }
 
 export function inspectionTypeLabel(v: string): string {
@@ -55,7 +57,7 @@ export function inspectionTypeLabel(v: string): string {
     inline: 'itype.inline',
     pre_shipment: 'itype.pre_shipment',
   };
-  return keys[v] ? t(keys[v]) : v;
+  return keys[v] ? t(keys[v]) : t('itype.other', { value: v });
 }
 
 /** The stored AQL text (`0`, `none`, `2.5`) as the core's ClassAql JSON. */
@@ -82,6 +84,9 @@ export function InspectionScreen({ id, view }: { id: string; view: InspectionVie
   const d = view.derived;
   const signed = r.sign_off !== null && r.sign_off !== undefined;
   const edit = (op: { op: string; [k: string]: unknown }) => run(() => engine.edit(id, op));
+  // What is being typed into the lot size, until it is saved (a re-render from sync must
+  // not put the stored value back under the user's fingers).
+  const [lotDraft, setLotDraft] = useState<string | null>(null);
 
   const setAql = (field: 'level' | 'critical' | 'major' | 'minor', value: string) => {
     const a = { ...r.aql, [field]: value };
@@ -132,12 +137,20 @@ export function InspectionScreen({ id, view }: { id: string; view: InspectionVie
               inputMode="numeric"
               min={0}
               class="num"
-              value={r.lot_size || ''}
+              value={lotDraft ?? (r.lot_size || '')}
               disabled={signed}
               data-testid="lot-size"
-              onChange={(e) => {
-                const v = Number((e.currentTarget as HTMLInputElement).value);
-                if (Number.isInteger(v) && v >= 0 && v !== r.lot_size) void edit({ op: 'set_lot_size', lot_size: v });
+              aria-invalid={lotDraft !== null && !/^\d*$/.test(lotDraft.trim())}
+              onInput={(e) => setLotDraft((e.currentTarget as HTMLInputElement).value)}
+              onChange={async (e) => {
+                const text = (e.currentTarget as HTMLInputElement).value.trim();
+                if (!/^\d*$/.test(text)) {
+                  // Kept as typed, so it can be corrected.
+                  toastError({ code: 'invalid', message: text, problems: [{ field: 'lot_size', message: 'must be a whole number', code: 'not_whole_number' }] });
+                  return;
+                }
+                const v = Number(text);
+                if (v === r.lot_size || (await edit({ op: 'set_lot_size', lot_size: v }))) setLotDraft(null);
               }}
             />
           </label>
@@ -286,7 +299,7 @@ export function PlanCard({ view }: { view: InspectionView }) {
         </div>
       ) : (
         <p class="warn-text" data-testid="aql-plan-missing">
-          {t('aql.no_plan')} {d.plan_problems.map((x) => x.message).join('; ')}
+          {t('aql.no_plan')} {problemsText(d.plan_problems)}
         </p>
       )}
     </Section>

@@ -18,7 +18,7 @@ const TYPE_KEYS: Record<string, MessageKey> = {
 
 export function typeLabel(type: string): string {
   const k = TYPE_KEYS[type];
-  return k ? t(k) : type;
+  return k ? t(k) : t('type.other', { value: type });
 }
 
 type LocalInfo = { key: string; status: string; verdict: string; extra: string };

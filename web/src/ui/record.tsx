@@ -3,6 +3,7 @@
 import { useRef, useState } from 'preact/hooks';
 
 import { fmtDateTime, t } from '../i18n';
+import { errorText } from '../i18n/errors';
 import { sha256Hex } from '../photos/process';
 import type { SyncEngine } from '../sync/engine';
 import {
@@ -30,7 +31,7 @@ export function RecordScreen({ id, report }: { id: string; report: boolean }) {
   try {
     view = engine.view(id);
   } catch (e) {
-    error = e instanceof Error ? e.message : String(e);
+    error = errorText(e);
   }
   if (!view) {
     return (
@@ -99,7 +100,10 @@ export function RecordHeader({
   );
 }
 
-/** A verdict set by a person, with the reason (required by the core). */
+/**
+ * A verdict set by a person, with the reason. The core requires the reason: without one it
+ * refuses, and the refusal is shown in the interface's language (nothing is saved).
+ */
 export function OverridePanel({
   id,
   derivedVerdict,
@@ -158,7 +162,6 @@ export function OverridePanel({
       <button
         type="button"
         class="btn btn-primary"
-        disabled={!reason.trim()}
         data-testid="override-save"
         onClick={() =>
           run(async () => {

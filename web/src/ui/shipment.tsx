@@ -1,14 +1,50 @@
-// Shipment check (出货/装柜): cartons loaded per line against the packing list (tally),
-// missing and extra, shipping marks verified with a photo, container and seal numbers,
-// photos, verdict and sign-off.
+// Shipment check (出货/装柜): cartons loaded per line against the packing list (scanned
+// carton labels or tallies), missing and extra, shipping marks verified with a photo,
+// container and seal numbers, photos, verdict and sign-off.
 
 import { useState } from 'preact/hooks';
 
 import { fmtDate, fmtDateTime, t } from '../i18n';
+import { problemCode } from '../i18n/errors';
+import type { SyncEngine } from '../sync/engine';
 import { newItemId } from '../sync/engine';
-import { PhotoButton, PhotoStrip, Section, StatusChip, Tally, Verdict, run, takePhoto, useEngine } from './common';
+import {
+  CameraIcon,
+  PhotoButton,
+  PhotoStrip,
+  Section,
+  StatusChip,
+  Tally,
+  Verdict,
+  run,
+  takePhoto,
+  toastError,
+  useEngine,
+} from './common';
 import { OverridePanel, RecordHeader, SignOffPanel } from './record';
+import { CameraScanner, barcodeDetector, useWedgeScanner } from './scan';
 import type { ShipmentView } from './types';
+
+export type ScanResult = { kind: 'counted'; line: string } | { kind: 'unknown'; code: string } | { kind: 'refused' };
+
+/**
+ * One scanned carton label: the core matches it to a packing-list line (its barcode, or
+ * PO/STYLE for a line without one) and counts one more carton there. A code on no line is
+ * returned as `unknown` (nothing changed); any other refusal is shown as a toast.
+ */
+export async function scanCarton(engine: SyncEngine, id: string, code: string): Promise<ScanResult> {
+  const before = engine.view<ShipmentView>(id)?.record.lines ?? {};
+  try {
+    await engine.edit(id, { op: 'scan_carton', code });
+  } catch (e) {
+    if (problemCode(e) === 'unknown_carton') return { kind: 'unknown', code: code.trim() };
+    toastError(e);
+    return { kind: 'refused' };
+  }
+  const after = engine.view<ShipmentView>(id)?.record.lines ?? {};
+  const line = Object.keys(after).find((k) => after[k].loaded !== before[k]?.loaded) ?? '';
+  return { kind: 'counted', line };
+}
 
 function TextField({
   id,
@@ -48,6 +84,38 @@ export function ShipmentScreen({ id, view }: { id: string; view: ShipmentView })
   const signed = !!r.sign_off;
   const [extraNote, setExtraNote] = useState('');
   const [extraCount, setExtraCount] = useState('1');
+  const [code, setCode] = useState('');
+  const [camera, setCamera] = useState(false);
+  const [unknown, setUnknown] = useState<string | null>(null);
+  const [lastLine, setLastLine] = useState<string | null>(null);
+  const [lastText, setLastText] = useState('');
+
+  const onScan = async (raw: string) => {
+    if (signed || !raw.trim()) return;
+    setCode('');
+    const res = await scanCarton(engine, id, raw);
+    if (res.kind === 'unknown') {
+      setUnknown(res.code);
+      setLastLine(null);
+    } else if (res.kind === 'counted') {
+      setUnknown(null);
+      setLastLine(res.line);
+      // Shown in the scan bar (not a toast each: a dock scans hundreds of cartons).
+      const l = engine.view<ShipmentView>(id)?.record.lines[res.line];
+      setLastText(l ? t('ship.scanned', { po: l.po_no, style: l.style_no, n: l.loaded }) : '');
+    }
+  };
+  useWedgeScanner((c) => void onScan(c));
+
+  const recordUnknownAsExtra = async (c: string) => {
+    const existing = Object.entries(r.extras).find(([, x]) => x.note === c);
+    const ok = await run(() =>
+      existing
+        ? engine.edit(id, { op: 'tally_extra', id: existing[0], delta: 1 })
+        : engine.edit(id, { op: 'add_extra', id: newItemId('x'), note: c, count: 1 }),
+    );
+    if (ok) setUnknown(null);
+  };
 
   return (
     <div class="record shipment" data-testid="shipment">
@@ -74,13 +142,77 @@ export function ShipmentScreen({ id, view }: { id: string; view: ShipmentView })
         </div>
       </RecordHeader>
 
+      {!signed && (
+        <div class="card scanbar">
+          <form
+            class="row wrap"
+            onSubmit={(e) => {
+              e.preventDefault();
+              void onScan(code);
+            }}
+          >
+            <input
+              class="grow scan-input"
+              placeholder={t('ship.scan_placeholder')}
+              aria-label={t('ship.scan_placeholder')}
+              value={code}
+              onInput={(e) => setCode((e.currentTarget as HTMLInputElement).value)}
+              data-testid="ship-scan-input"
+              autocomplete="off"
+              autocapitalize="characters"
+            />
+            <button type="submit" class="btn" data-testid="ship-scan-add">
+              {t('ship.scan_add')}
+            </button>
+            {barcodeDetector() && (
+              <button type="button" class="btn" onClick={() => setCamera(true)} data-testid="ship-scan-camera">
+                <CameraIcon /> {t('ship.scan_camera')}
+              </button>
+            )}
+          </form>
+          {lastText && unknown === null && (
+            <p class="scan-last" role="status" data-testid="scan-last">
+              {lastText}
+            </p>
+          )}
+          {unknown !== null && (
+            <div class="scan-unknown" role="alert" data-testid="scan-unknown" data-code={unknown}>
+              <strong>{t('ship.scan_unknown_title')}</strong> <span>{t('err.unknown_carton', { code: unknown })}</span>
+              <div class="row wrap">
+                <button type="button" class="btn btn-primary" onClick={() => void recordUnknownAsExtra(unknown)} data-testid="scan-record-extra">
+                  {t('ship.scan_record_extra')}
+                </button>
+                <button type="button" class="btn" onClick={() => setUnknown(null)} data-testid="scan-dismiss">
+                  {t('ship.scan_dismiss')}
+                </button>
+              </div>
+            </div>
+          )}
+        </div>
+      )}
+      {camera && (
+        <CameraScanner
+          onCode={(c) => {
+            setCamera(false);
+            void onScan(c);
+          }}
+          onClose={() => setCamera(false)}
+        />
+      )}
+
       <div class="columns">
         <div class="col-main">
           <Section title={t('ship.lines')}>
             {Object.entries(r.lines).map(([lid, l]) => {
               const ld = d.lines[lid];
               return (
-                <div class="ship-line" key={lid} data-testid="ship-line" data-line={lid}>
+                <div
+                  class={`ship-line ${lastLine === lid ? 'ship-line-scanned' : ''}`}
+                  key={lid}
+                  data-testid="ship-line"
+                  data-line={lid}
+                  data-scanned={lastLine === lid}
+                >
                   <div class="ship-line-head">
                     <div>
                       <strong>
@@ -89,6 +221,7 @@ export function ShipmentScreen({ id, view }: { id: string; view: ShipmentView })
                       <span class="muted">{l.description}</span>
                       <div class="muted small">
                         {t('ship.per_carton', { n: l.qty_per_carton })}
+                        {l.barcode ? ` · ${t('ship.barcode', { code: l.barcode })}` : ''}
                       </div>
                     </div>
                     <Tally
@@ -113,14 +246,23 @@ export function ShipmentScreen({ id, view }: { id: string; view: ShipmentView })
                       </span>
                     ) : (
                       !signed && (
-                        <button
-                          type="button"
-                          class="btn"
-                          onClick={() => run(() => engine.edit(id, { op: 'verify_mark', line: lid }))}
-                          data-testid="verify-mark"
-                        >
-                          {t('ship.verify_mark')}
-                        </button>
+                        <>
+                          <button
+                            type="button"
+                            class="btn"
+                            disabled={Object.keys(l.photos ?? {}).length === 0}
+                            title={Object.keys(l.photos ?? {}).length === 0 ? t('ship.mark_needs_photo') : undefined}
+                            onClick={() => run(() => engine.edit(id, { op: 'verify_mark', line: lid }))}
+                            data-testid="verify-mark"
+                          >
+                            {t('ship.verify_mark')}
+                          </button>
+                          {Object.keys(l.photos ?? {}).length === 0 && (
+                            <span class="muted small" data-testid="mark-needs-photo">
+                              {t('ship.mark_needs_photo')}
+                            </span>
+                          )}
+                        </>
                       )
                     )}
                     {!signed && (

@@ -2,18 +2,14 @@
 // keyboard-wedge scanner) or type, blind mode, each clerk's own entries summed by the core,
 // lines over the variance threshold flagged for recount, submit.
 
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 
 import { fmtDate, fmtDateTime, t } from '../i18n';
 import { newItemId } from '../sync/engine';
 import { CameraIcon, Section, StatusChip, confirmDialog, confirmIfUnsynced, run, toast, useEngine } from './common';
 import { RecordHeader } from './record';
+import { CameraScanner, barcodeDetector, useWedgeScanner } from './scan';
 import type { CountLine, LineDerived, StockCountView } from './types';
-
-/** Keystrokes further apart than this are typing, not a scanner. */
-export const WEDGE_KEY_GAP_MS = 60;
-/** The shortest code a scanner sends. */
-export const WEDGE_MIN_CHARS = 3;
 
 /** The line a scanned or typed code points at: a SKU first, then a location/bin. */
 export function findByCode(lines: Record<string, CountLine>, code: string): { lineId: string | null; location: string | null } {
@@ -29,67 +25,6 @@ export function myEntry(line: CountLine, user: string): number | null {
   const round = Math.max(1, line.round || 1);
   const e = line.entries[`${round}:${user}`];
   return e ? e.qty : null;
-}
-
-type Detector = { detect(source: CanvasImageSource): Promise<Array<{ rawValue: string }>> };
-type DetectorCtor = new (opts?: { formats?: string[] }) => Detector;
-
-function barcodeDetector(): DetectorCtor | null {
-  return (globalThis as unknown as { BarcodeDetector?: DetectorCtor }).BarcodeDetector ?? null;
-}
-
-/** The camera, reading barcodes until one is found. */
-function CameraScanner({ onCode, onClose }: { onCode: (c: string) => void; onClose: () => void }) {
-  const video = useRef<HTMLVideoElement>(null);
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    const Ctor = barcodeDetector();
-    if (!Ctor) return;
-    let stream: MediaStream | null = null;
-    let alive = true;
-    let timer: ReturnType<typeof setTimeout> | null = null;
-    const detector = new Ctor();
-    (async () => {
-      try {
-        stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: 'environment' } });
-        if (!alive || !video.current) return;
-        video.current.srcObject = stream;
-        await video.current.play();
-        const tick = async () => {
-          if (!alive || !video.current) return;
-          try {
-            const codes = await detector.detect(video.current);
-            if (codes.length > 0) {
-              onCode(codes[0].rawValue);
-              return;
-            }
-          } catch {
-            /* a frame that could not be read */
-          }
-          timer = setTimeout(tick, 250);
-        };
-        void tick();
-      } catch (e) {
-        setError(String(e));
-      }
-    })();
-    return () => {
-      alive = false;
-      if (timer) clearTimeout(timer);
-      stream?.getTracks().forEach((tr) => tr.stop());
-    };
-  }, []);
-  return (
-    <div class="modal-backdrop">
-      <div class="modal scanner">
-        <video ref={video} playsInline muted />
-        {error && <p class="error">{error}</p>}
-        <button type="button" class="btn" onClick={onClose}>
-          {t('common.close')}
-        </button>
-      </div>
-    </div>
-  );
 }
 
 export function StockCountScreen({ id, view }: { id: string; view: StockCountView }) {
@@ -131,29 +66,8 @@ export function StockCountScreen({ id, view }: { id: string; view: StockCountVie
   };
 
   // A keyboard-wedge scanner types the code fast and ends with Enter, wherever the focus
-  // is: when it is not in a field, collect those keystrokes and treat them as a scan.
-  const onCodeRef = useRef(onCode);
-  onCodeRef.current = onCode;
-  useEffect(() => {
-    let buffer = '';
-    let last = 0;
-    const onKey = (e: KeyboardEvent) => {
-      const el = e.target as HTMLElement | null;
-      if (el && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT')) return;
-      const now = performance.now();
-      if (now - last > WEDGE_KEY_GAP_MS) buffer = '';
-      last = now;
-      if (e.key === 'Enter') {
-        if (buffer.length >= WEDGE_MIN_CHARS) {
-          e.preventDefault();
-          void onCodeRef.current(buffer);
-        }
-        buffer = '';
-      } else if (e.key.length === 1) buffer += e.key;
-    };
-    document.addEventListener('keydown', onKey);
-    return () => document.removeEventListener('keydown', onKey);
-  }, []);
+  // is: when it is not in a field, those keystrokes are a scan.
+  useWedgeScanner((c) => void onCode(c));
 
   const submit = async () => {
     if (d.uncounted > 0) {

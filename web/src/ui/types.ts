@@ -1,6 +1,7 @@
 // The shapes of the core's record views (`WasmRecord.view`): `{record, derived}`, the
 // serde form of core/src/{inspection,stock_count,shipment}.rs. Only what the screens use.
 
+import type { CoreProblem } from '../i18n/errors';
 import type { PhotoRef } from './common';
 
 export interface SignOff {
@@ -105,7 +106,7 @@ export interface Inspection {
 
 export interface InspectionDerived {
   plan: InspectionPlan | null;
-  plan_problems: Array<{ field: string; message: string }>;
+  plan_problems: CoreProblem[];
   classes: Array<{ class: string; found: number; accept: number | null; reject: number | null; rejected: boolean }>;
   derived_verdict: string;
   verdict: string;
@@ -182,6 +183,7 @@ export interface PackingLine {
   cartons_expected: number;
   qty_per_carton: number;
   shipping_mark: string;
+  barcode: string;
   loaded: number;
   mark_verified: { by: string; at_ms: number } | null;
   photos: Record<string, PhotoRef>;

@@ -1,0 +1,122 @@
+// The core's refusals in the interface's language. The WASM bindings throw an `Error` whose
+// message is English, with a stable `code` for the kind of refusal and, for invalid input,
+// `problems` that each carry a `code` and the values the message names (`params`). Known
+// codes get a catalogue message; an unknown one gets a generic catalogue message with the
+// core's own words as the detail, so nothing the core says is ever hidden.
+
+import { t, type MessageKey } from './index';
+
+/** One problem the core found (`gendan_core::common::Problem`). */
+export interface CoreProblem {
+  field: string;
+  message: string;
+  code?: string;
+  params?: Record<string, string>;
+}
+
+/** What the WASM bindings throw. */
+export interface CoreError {
+  message: string;
+  code?: string;
+  problems?: CoreProblem[];
+}
+
+const PROBLEM_KEYS: Record<string, MessageKey> = {
+  required: 'err.required',
+  not_set: 'err.not_set',
+  text_too_long: 'err.text_too_long',
+  delta_zero: 'err.delta_zero',
+  below_zero: 'err.below_zero',
+  too_many: 'err.too_many',
+  out_of_range: 'err.out_of_range',
+  not_found: 'err.not_found',
+  mark_photo_required: 'err.mark_photo_required',
+  unknown_carton: 'err.unknown_carton',
+  ambiguous_carton: 'err.ambiguous_carton',
+  not_whole_number: 'err.not_whole_number',
+  lot_size_too_small: 'err.lot_size_too_small',
+  lot_size_too_large: 'err.lot_size_too_large',
+  aql_unknown_level: 'err.aql_unknown_level',
+  aql_unknown_value: 'err.aql_unknown_value',
+  aql_unknown_code_letter: 'err.aql_unknown_code_letter',
+  aql_no_class_inspected: 'err.aql_no_class_inspected',
+};
+
+const KIND_KEYS: Record<string, MessageKey> = {
+  invalid: 'err.kind_invalid',
+  not_allowed: 'err.kind_not_allowed',
+  wrong_type: 'err.kind_wrong_type',
+  no_type: 'err.kind_no_type',
+  schema_too_new: 'err.kind_schema_too_new',
+  too_large: 'err.kind_too_large',
+  malformed: 'err.kind_malformed',
+  document: 'err.kind_document',
+  unreadable: 'err.kind_unreadable',
+  unwritable: 'err.kind_unwritable',
+  bad_operation: 'err.kind_bad_operation',
+  not_here: 'err.kind_not_here',
+};
+
+/** Field names by the last part of the core's path (`defects.d1.qty` → `qty`). */
+const FIELD_KEYS: Record<string, MessageKey> = {
+  lot_size: 'errfield.lot_size',
+  level: 'errfield.level',
+  critical: 'errfield.critical',
+  major: 'errfield.major',
+  minor: 'errfield.minor',
+  reason: 'errfield.reason',
+  name: 'errfield.name',
+  container_no: 'errfield.container_no',
+  seal_no: 'errfield.seal_no',
+  description: 'errfield.description',
+  qty: 'errfield.qty',
+  loaded: 'errfield.loaded',
+  count: 'errfield.count',
+  code: 'errfield.code',
+  note: 'errfield.note',
+  value: 'errfield.value',
+  mark_verified: 'errfield.mark_verified',
+  title: 'errfield.title',
+  remarks: 'errfield.remarks',
+};
+
+/** A field path of the core in words. */
+export function fieldLabel(path: string): string {
+  const last = path.split('.').pop() ?? path;
+  const key = FIELD_KEYS[last];
+  return key ? t(key) : t('errfield.other', { path });
+}
+
+/** One problem in words: its code's message, else the generic one with the core's words. */
+export function problemText(p: CoreProblem): string {
+  const key = p.code ? PROBLEM_KEYS[p.code] : undefined;
+  const field = fieldLabel(p.field);
+  if (key) return t(key, { ...(p.params ?? {}), field });
+  return t('err.problem_other', { field, detail: p.message });
+}
+
+export function problemsText(list: CoreProblem[]): string {
+  return list.map(problemText).join(t('err.separator'));
+}
+
+/** An error an engine edit or the core threw, made so it can be recognised by its code. */
+export function codedError(code: string, message: string): Error & CoreError {
+  return Object.assign(new Error(message), { code });
+}
+
+/** Anything thrown by an edit, in words of the current language. */
+export function errorText(e: unknown): string {
+  if (e && typeof e === 'object') {
+    const ce = e as Partial<CoreError>;
+    if (Array.isArray(ce.problems) && ce.problems.length > 0) return problemsText(ce.problems);
+    const key = typeof ce.code === 'string' ? KIND_KEYS[ce.code] : undefined;
+    if (key) return t(key, { detail: String(ce.message ?? '') });
+  }
+  return t('err.other', { detail: e instanceof Error ? e.message : String(e) });
+}
+
+/** The first problem's code of a core refusal (e.g. `unknown_carton`), if any. */
+export function problemCode(e: unknown): string | null {
+  const p = (e as Partial<CoreError> | null)?.problems;
+  return Array.isArray(p) && p.length > 0 ? (p[0].code ?? null) : null;
+}
