@@ -1602,3 +1602,55 @@ async fn the_tracking_sheet_downloads_for_the_office_only() {
         StatusCode::BAD_REQUEST
     );
 }
+
+#[tokio::test]
+async fn an_order_stored_with_schema_1_is_upgraded_by_its_first_edit() {
+    use automerge::transaction::Transactable;
+    let s = server().await;
+    let merch = s.login("merch").await;
+    // An order as the first schema wrote it: none of the order follow-up collections.
+    let mut doc = AutoCommit::new();
+    doc.put(automerge::ROOT, "type", "order").unwrap();
+    doc.put(automerge::ROOT, "schema", 1_i64).unwrap();
+    doc.put(automerge::ROOT, "created_by", "merch").unwrap();
+    doc.put(automerge::ROOT, "order_no", "SO-OLD").unwrap();
+    for key in [
+        "assignees",
+        "lines",
+        "milestones",
+        "samples",
+        "notes",
+        "activity",
+    ] {
+        doc.put_object(automerge::ROOT, key, automerge::ObjType::Map)
+            .unwrap();
+    }
+    let id = DocumentId::from_bytes([42; 16]);
+    s.state.sync.create(id, doc.save(), "merch").await.unwrap();
+    let read = s.get(&format!("/api/v1/records/{id}"), &merch).await;
+    assert_eq!(read.status, StatusCode::OK, "{}", read.error());
+    assert_eq!(read.json()["view"]["record"]["schema"], 1);
+    let edited = s
+        .post(
+            &format!("/api/v1/records/{id}/ops"),
+            &merch,
+            json!({"op": "add_handover_item", "id": "h1", "kind": "file", "contract_no": "SO-OLD"}),
+        )
+        .await;
+    assert_eq!(edited.status, StatusCode::OK, "{}", edited.error());
+    let record = &edited.json()["view"]["record"];
+    assert_eq!(record["schema"], 2);
+    assert_eq!(record["handover_items"]["h1"]["contract_no"], "SO-OLD");
+    // Every new collection exists in the stored document now.
+    let bytes = s.state.storage.docs.load(&id.to_string()).unwrap().unwrap();
+    let stored = AutoCommit::load(&bytes).unwrap();
+    for key in gendan_core::order::ORDER_COLLECTIONS {
+        assert!(
+            matches!(
+                automerge::ReadDoc::get(&stored, automerge::ROOT, *key),
+                Ok(Some((automerge::Value::Object(automerge::ObjType::Map), _)))
+            ),
+            "{key}"
+        );
+    }
+}

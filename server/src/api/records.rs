@@ -463,6 +463,9 @@ async fn run_edit_with_gate(
                 Access::None => return Err(no_record(&shown_id)),
             }
             let before = record.heads();
+            // An older schema gets its new collections first, here on the server, so
+            // devices add to one map (`Record::upgrade`); checked with the edit below.
+            record.upgrade(&ctx).map_err(|e| bad_input(&e))?;
             edit(record, &ctx).map_err(ApiError::bad_request)?;
             let after = record.heads();
             if before != after {
