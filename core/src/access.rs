@@ -62,6 +62,22 @@ pub struct Principal {
     /// The warehouse a warehouse clerk belongs to.
     #[serde(default)]
     pub warehouse: Option<String>,
+    /// Job titles (`general_manager`, `finance`, `product_control_manager`…): who may
+    /// decide which step of an approval chain ([`crate::chains`] names them).
+    #[serde(default)]
+    pub titles: Vec<String>,
+}
+
+impl Principal {
+    /// The roles an approval step is matched against: the job titles, then the access
+    /// role's own name (a chain step may name an access role, e.g. `merchandiser`).
+    pub fn decision_roles(&self) -> Vec<&str> {
+        self.titles
+            .iter()
+            .map(String::as_str)
+            .chain(std::iter::once(self.role.as_str()))
+            .collect()
+    }
 }
 
 /// What a principal may do with one record.
@@ -427,6 +443,56 @@ pub fn check_not_locked(
     Ok(())
 }
 
+/// The decisions check of an approval request: every decision a change set adds or
+/// changes must be the writer's own and theirs to make — by the step's role (matched
+/// against [`Principal::decision_roles`], the job titles), a named approver, or the
+/// escalation role after the deadline; on a step already reached; not dated after `now_ms`
+/// beyond the allowed clock skew (see [`approval::check_new_decisions`]). `before` are the
+/// heads the server had before the change set (empty for a new record: its decisions are
+/// checked against the chain it was created with). Only runs when `paths` touch
+/// `decisions`; other record types pass.
+pub fn check_decisions(
+    p: &Principal,
+    after: &mut Record,
+    before: &[ChangeHash],
+    paths: &[ChangedPath],
+    now_ms: i64,
+) -> Result<(), Vec<Problem>> {
+    if after.record_type() != RecordType::Approval
+        || !paths
+            .iter()
+            .any(|c| c.keys.first().is_some_and(|k| k == "decisions"))
+    {
+        return Ok(());
+    }
+    let read_error = |e: crate::RecordError| {
+        vec![Problem::new(
+            "record",
+            format!("does not read as an approval request: {e}"),
+        )]
+    };
+    let now: approval::ApprovalRequest = after.read().map_err(read_error)?;
+    let was: approval::ApprovalRequest = if before.is_empty() {
+        approval::ApprovalRequest {
+            decisions: Default::default(),
+            ..now.clone()
+        }
+    } else {
+        let past = after
+            .doc_mut()
+            .fork_at(before)
+            .map_err(|e| vec![Problem::new("record", e.to_string())])?;
+        match Record::from_doc(past) {
+            Ok(r) => r.read().map_err(read_error)?,
+            Err(_) => approval::ApprovalRequest {
+                decisions: Default::default(),
+                ..now.clone()
+            },
+        }
+    };
+    approval::check_new_decisions(&was, &now, &p.user, &p.decision_roles(), now_ms)
+}
+
 /// Checks that the record still reads as its type.
 fn validate_shape(r: &Record) -> Result<(), crate::RecordError> {
     match r.record_type() {
@@ -527,6 +593,7 @@ mod tests {
             role,
             factory: Some("F1".into()),
             warehouse: Some("W1".into()),
+            titles: Vec::new(),
         }
     }
 

@@ -63,6 +63,7 @@ pub async fn seed_if_empty(storage: &ServerStorage, sync: &SyncHandle) -> anyhow
             display_name: Some((*name).into()),
             factory: (*role == Role::Factory).then(|| DEMO_FACTORY.to_string()),
             warehouse: (*role == Role::Warehouse).then(|| DEMO_WAREHOUSE.to_string()),
+            titles: Vec::new(),
         })?;
     }
     storage.store.flush()?;
