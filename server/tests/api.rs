@@ -918,7 +918,7 @@ async fn admin_endpoints_are_for_admins() {
     assert_eq!(
         created.json(),
         json!({ "username": "qc3", "role": "qc", "display_name": "QC three",
-                "factory": null, "warehouse": null, "disabled": false })
+                "factory": null, "warehouse": null, "disabled": false, "titles": [] })
     );
     let again = s.post("/api/v1/users", &admin, new).await;
     assert_eq!(again.status, StatusCode::CONFLICT);
