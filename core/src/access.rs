@@ -947,6 +947,49 @@ mod tests {
     }
 
     #[wasm_bindgen_test(unsupported = test)]
+    fn decisions_are_checked_by_job_title_also_in_a_new_request() {
+        let gm = Principal {
+            titles: vec!["general_manager".into()],
+            ..who("gm", Role::Approver)
+        };
+        let other = who("sm", Role::Approver);
+        let mut new =
+            crate::chains::new_request(&crate::chains::SPECIAL_PO_RELEASE, "release PO-1");
+        new.order_no = "SO-1".into();
+        new.reason = "factory slot".into();
+        let ctx = |u: &str| EditContext::new(u, 10);
+        let created = || approval::create(&new, actor_from_bytes(&[5; 16]), &ctx("gm")).unwrap();
+        // A request created and decided offline in one go: the decision is checked against
+        // the chain it was created with.
+        for (p, ok) in [(&gm, true), (&other, false)] {
+            let mut r = created();
+            approval::decide(&mut r, "s1", true, "", &["general_manager"], &ctx(&p.user)).unwrap();
+            let heads = r.heads();
+            let paths = changed_paths(r.doc_mut(), &[], &heads);
+            let verdict = check_decisions(p, &mut r, &[], &paths, 10);
+            assert_eq!(verdict.is_ok(), ok, "{}: {verdict:?}", p.user);
+        }
+        // On an existing request, only the new decision is looked at.
+        let mut r = created();
+        let before = r.heads();
+        approval::decide(&mut r, "s1", true, "", &["general_manager"], &ctx("sm")).unwrap();
+        let after = r.heads();
+        let paths = changed_paths(r.doc_mut(), &before, &after);
+        let err = check_decisions(&other, &mut r, &before, &paths, 10).unwrap_err();
+        assert!(
+            err[0].message.contains("needs the role general_manager"),
+            "{err:?}"
+        );
+        // A change set not touching decisions is not this check's business.
+        let mut r = created();
+        let before = r.heads();
+        r.assign(&ctx("gm"), "qc1").unwrap();
+        let after = r.heads();
+        let paths = changed_paths(r.doc_mut(), &before, &after);
+        assert!(check_decisions(&other, &mut r, &before, &paths, 10).is_ok());
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
     fn creation_rules() {
         let mut r = count_record();
         let paths = vec![ChangedPath::new(&["type"])];
