@@ -31,14 +31,11 @@ fn ctx(user: &str, day: i64) -> EditContext {
     EditContext::new(user, at(day))
 }
 
-/// Applies an order operation. Each one is a millisecond after the last, so the activity
-/// log id (time and user, as `ops::apply_json` makes it) is unique.
+/// Applies an order operation, with the activity-log id `ops::apply_json` gives it.
 fn order_op(r: &mut Record, op: OrderOp, user: &str, day: i64) {
-    static TICK: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
-    let tick = TICK.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let c = EditContext::new(user, at(day) + tick);
-    order::apply(r, &op, &format!("{}:{}", c.now_ms, user), &c)
-        .unwrap_or_else(|e| panic!("{op:?}: {e}"));
+    let c = EditContext::new(user, at(day));
+    let log_id = order::next_log_id(r, c.now_ms);
+    order::apply(r, &op, &log_id, &c).unwrap_or_else(|e| panic!("{op:?}: {e}"));
 }
 
 fn replica(r: &mut Record, actor: u8) -> Record {
