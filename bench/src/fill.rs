@@ -84,6 +84,7 @@ pub fn fill(data: &Path, records: usize) {
                 display_name: None,
                 factory: None,
                 warehouse: None,
+                titles: Vec::new(),
             })
             .expect("add a user");
     };

@@ -177,6 +177,7 @@ fn bench_sync(c: &mut Criterion) {
                 role: Role::Qc,
                 factory: None,
                 warehouse: None,
+                titles: Vec::new(),
             },
             NOW,
         );

@@ -62,6 +62,22 @@ pub struct Principal {
     /// The warehouse a warehouse clerk belongs to.
     #[serde(default)]
     pub warehouse: Option<String>,
+    /// Job titles (`general_manager`, `finance`, `product_control_manager`…): who may
+    /// decide which step of an approval chain ([`crate::chains`] names them).
+    #[serde(default)]
+    pub titles: Vec<String>,
+}
+
+impl Principal {
+    /// The roles an approval step is matched against: the job titles, then the access
+    /// role's own name (a chain step may name an access role, e.g. `merchandiser`).
+    pub fn decision_roles(&self) -> Vec<&str> {
+        self.titles
+            .iter()
+            .map(String::as_str)
+            .chain(std::iter::once(self.role.as_str()))
+            .collect()
+    }
 }
 
 /// What a principal may do with one record.
@@ -427,6 +443,56 @@ pub fn check_not_locked(
     Ok(())
 }
 
+/// The decisions check of an approval request: every decision a change set adds or
+/// changes must be the writer's own and theirs to make — by the step's role (matched
+/// against [`Principal::decision_roles`], the job titles), a named approver, or the
+/// escalation role after the deadline; on a step already reached; not dated after `now_ms`
+/// beyond the allowed clock skew (see [`approval::check_new_decisions`]). `before` are the
+/// heads the server had before the change set (empty for a new record: its decisions are
+/// checked against the chain it was created with). Only runs when `paths` touch
+/// `decisions`; other record types pass.
+pub fn check_decisions(
+    p: &Principal,
+    after: &mut Record,
+    before: &[ChangeHash],
+    paths: &[ChangedPath],
+    now_ms: i64,
+) -> Result<(), Vec<Problem>> {
+    if after.record_type() != RecordType::Approval
+        || !paths
+            .iter()
+            .any(|c| c.keys.first().is_some_and(|k| k == "decisions"))
+    {
+        return Ok(());
+    }
+    let read_error = |e: crate::RecordError| {
+        vec![Problem::new(
+            "record",
+            format!("does not read as an approval request: {e}"),
+        )]
+    };
+    let now: approval::ApprovalRequest = after.read().map_err(read_error)?;
+    let was: approval::ApprovalRequest = if before.is_empty() {
+        approval::ApprovalRequest {
+            decisions: Default::default(),
+            ..now.clone()
+        }
+    } else {
+        let past = after
+            .doc_mut()
+            .fork_at(before)
+            .map_err(|e| vec![Problem::new("record", e.to_string())])?;
+        match Record::from_doc(past) {
+            Ok(r) => r.read().map_err(read_error)?,
+            Err(_) => approval::ApprovalRequest {
+                decisions: Default::default(),
+                ..now.clone()
+            },
+        }
+    };
+    approval::check_new_decisions(&was, &now, &p.user, &p.decision_roles(), now_ms)
+}
+
 /// Checks one element of a keyed collection (absent is fine: it was deleted).
 fn element<T: autosurgeon::Hydrate>(
     doc: &AutoCommit,
@@ -601,6 +667,7 @@ mod tests {
             role,
             factory: Some("F1".into()),
             warehouse: Some("W1".into()),
+            titles: Vec::new(),
         }
     }
 
@@ -1039,6 +1106,49 @@ mod tests {
         assert!(check_write(&merch, None, &born_released, &paths).is_err());
         // Other edits of a PO are not affected.
         assert_eq!(check_write(&merch, Some(&header), &po, &[]), Ok(()));
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn decisions_are_checked_by_job_title_also_in_a_new_request() {
+        let gm = Principal {
+            titles: vec!["general_manager".into()],
+            ..who("gm", Role::Approver)
+        };
+        let other = who("sm", Role::Approver);
+        let mut new =
+            crate::chains::new_request(&crate::chains::SPECIAL_PO_RELEASE, "release PO-1");
+        new.order_no = "SO-1".into();
+        new.reason = "factory slot".into();
+        let ctx = |u: &str| EditContext::new(u, 10);
+        let created = || approval::create(&new, actor_from_bytes(&[5; 16]), &ctx("gm")).unwrap();
+        // A request created and decided offline in one go: the decision is checked against
+        // the chain it was created with.
+        for (p, ok) in [(&gm, true), (&other, false)] {
+            let mut r = created();
+            approval::decide(&mut r, "s1", true, "", &["general_manager"], &ctx(&p.user)).unwrap();
+            let heads = r.heads();
+            let paths = changed_paths(r.doc_mut(), &[], &heads);
+            let verdict = check_decisions(p, &mut r, &[], &paths, 10);
+            assert_eq!(verdict.is_ok(), ok, "{}: {verdict:?}", p.user);
+        }
+        // On an existing request, only the new decision is looked at.
+        let mut r = created();
+        let before = r.heads();
+        approval::decide(&mut r, "s1", true, "", &["general_manager"], &ctx("sm")).unwrap();
+        let after = r.heads();
+        let paths = changed_paths(r.doc_mut(), &before, &after);
+        let err = check_decisions(&other, &mut r, &before, &paths, 10).unwrap_err();
+        assert!(
+            err[0].message.contains("needs the role general_manager"),
+            "{err:?}"
+        );
+        // A change set not touching decisions is not this check's business.
+        let mut r = created();
+        let before = r.heads();
+        r.assign(&ctx("gm"), "qc1").unwrap();
+        let after = r.heads();
+        let paths = changed_paths(r.doc_mut(), &before, &after);
+        assert!(check_decisions(&other, &mut r, &before, &paths, 10).is_ok());
     }
 
     #[wasm_bindgen_test(unsupported = test)]

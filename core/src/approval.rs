@@ -35,8 +35,10 @@
 //! two values on every replica alike (the same one everywhere). The step starts, for its
 //! deadline, when the approval that completed the previous step was made.
 //!
-//! The core checks roles from what the caller says the user holds; the server must pass the
-//! user's job titles, not only the access role.
+//! The core checks roles from what the caller says the user holds; the server passes the
+//! user's job titles and access role ([`crate::access::Principal::decision_roles`]) and
+//! runs [`check_new_decisions`] on every change set touching `decisions`, by sync or REST
+//! ([`crate::access::check_decisions`]).
 //!
 //! # For the server
 //!

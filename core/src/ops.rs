@@ -51,9 +51,9 @@ pub fn apply_json_with_gate(
         RecordType::OrderCommercial => order::apply_commercial(record, &parse_op(op_json)?, ctx),
         RecordType::Order => {
             let op: order::OrderOp = parse_op(op_json)?;
-            // The activity log entry gets an id made of the user and the time: one user
-            // makes at most one edit per millisecond on one device.
-            let log_id = format!("{}:{}", ctx.now_ms, ctx.user);
+            // The activity log entry's id is unique per device and edit (see
+            // `order::next_log_id`): two edits in one millisecond never collide.
+            let log_id = order::next_log_id(record, ctx.now_ms);
             order::apply(record, &op, &log_id, ctx)
         }
         other => Err(RecordError::NotAllowed(format!(
@@ -221,6 +221,44 @@ mod tests {
                 .is_none(),
             "no date, no risk"
         );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn two_edits_in_one_millisecond_keep_two_log_entries() {
+        let mut o = create_json(
+            RecordType::Order,
+            r#"{"order_no": "SO-1", "delivery_ms": 1795744800000}"#,
+            actor_from_bytes(&[1; 16]),
+            &ctx(1),
+        )
+        .unwrap();
+        // Each edit sets another delivery date, so each log entry says which edit it was.
+        let note = |n: &str| {
+            let ms = n[1..].parse::<i64>().unwrap() + 1_795_744_800_000;
+            format!(r#"{{"op": "set_delivery", "delivery_ms": {ms}}}"#)
+        };
+        // One user, one device, one millisecond, two edits.
+        apply_json(&mut o, &note("n1"), &ctx(5)).unwrap();
+        apply_json(&mut o, &note("n2"), &ctx(5)).unwrap();
+        // The same user on a second device, offline, in the same millisecond.
+        let mut other = Record::load(&o.save(), actor_from_bytes(&[2; 16])).unwrap();
+        apply_json(&mut other, &note("n3"), &ctx(5)).unwrap();
+        apply_json(&mut o, &note("n4"), &ctx(5)).unwrap();
+        o.merge(&mut other).unwrap();
+        let order: order::Order = o.read().unwrap();
+        let at_5: Vec<&order::LogEntry> =
+            order.activity.values().filter(|e| e.at_ms.0 == 5).collect();
+        assert_eq!(at_5.len(), 4, "{:?}", order.activity);
+        for n in 1..=4 {
+            let ms = (1_795_744_800_000_i64 + n).to_string();
+            assert!(
+                at_5.iter().any(|e| e.text.ends_with(&ms)),
+                "the entry of edit {n} is kept"
+            );
+        }
+        // A username of the longest length still makes a valid id.
+        let long = "u".repeat(64);
+        apply_json(&mut o, &note("n5"), &EditContext::new(&long, 6)).unwrap();
     }
 
     #[wasm_bindgen_test(unsupported = test)]

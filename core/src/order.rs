@@ -795,6 +795,28 @@ pub enum OrderOp {
     },
 }
 
+/// Hex digits of the device's actor id in an activity-log id.
+pub const LOG_ID_ACTOR_HEX: usize = 16;
+
+/// A fresh id for the next activity-log entry of `record` written at `now_ms` on this
+/// device: `<now_ms>:<actor>:<n>`, where `<actor>` is the first [`LOG_ID_ACTOR_HEX`] hex
+/// digits of the document's actor id (one per device and session, so two devices never
+/// pick the same id, even for one user in one millisecond) and `n` the first number not
+/// yet used on this replica (so two edits in one millisecond on one device do not collide
+/// either). Always a valid item id, whatever the username's length.
+pub fn next_log_id(record: &Record, now_ms: i64) -> String {
+    let actor = record.doc().get_actor().to_hex_string();
+    let actor = &actor[..actor.len().min(LOG_ID_ACTOR_HEX)];
+    let mut n: u64 = 0;
+    loop {
+        let id = format!("{now_ms}:{actor}:{n}");
+        if !crate::record::has_item(record.doc(), "activity", &id) {
+            return id;
+        }
+        n += 1;
+    }
+}
+
 /// Applies one edit of an order as one change; every edit also appends to the activity log.
 pub fn apply(
     record: &mut Record,

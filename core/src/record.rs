@@ -40,9 +40,16 @@ string_enum! {
 
 impl RecordType {
     /// The schema version this build writes for the type.
+    ///
+    /// - 1: the first schema of every type.
+    /// - 2 (order, order commercial side, purchase order): the order follow-up added
+    ///   collections — to the order `handover_items`, `handover_decisions`, `packaging`,
+    ///   `week_planned` and `week_actual`; to the commercial side `review` and
+    ///   `cost_sheet_signers`; to the purchase order `corrections`.
     pub fn current_schema(self) -> u64 {
         match self {
             RecordType::Unknown => 0,
+            RecordType::Order | RecordType::OrderCommercial | RecordType::PurchaseOrder => 2,
             _ => 1,
         }
     }
@@ -243,14 +250,19 @@ impl Record {
 
     /// Upgrades an older schema in place (no-op when current). Returns whether anything
     /// changed. Upgrades only add missing collections and keys; they never rewrite data.
+    ///
+    /// Every step so far (0 → 1: no `schema` key, written by hand or an early client;
+    /// 1 → 2: the order follow-up collections, see [`RecordType::current_schema`]) only
+    /// adds collection maps, so one pass makes sure every collection of the type exists.
+    /// The server runs it before it edits a record, so the maps exist once, on the
+    /// server, before devices add to them: two devices that each created a missing map
+    /// offline would write two maps under one key, and the merge would keep only one.
     pub fn upgrade(&mut self, ctx: &EditContext) -> Result<bool, RecordError> {
         let schema = read_schema(&self.doc);
         let current = self.record_type.current_schema();
         if schema >= current {
             return Ok(false);
         }
-        // Schema 0 (no `schema` key: written by hand or by an early client) → 1: make sure
-        // every collection map of the type exists.
         ensure_map(&mut self.doc, &ROOT, "assignees")?;
         for key in collection_keys(self.record_type) {
             ensure_map(&mut self.doc, &ROOT, key)?;

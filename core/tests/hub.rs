@@ -17,6 +17,7 @@ fn qc(user: &str) -> Principal {
         role: Role::Qc,
         factory: None,
         warehouse: None,
+        titles: Vec::new(),
     }
 }
 

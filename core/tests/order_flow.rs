@@ -31,14 +31,11 @@ fn ctx(user: &str, day: i64) -> EditContext {
     EditContext::new(user, at(day))
 }
 
-/// Applies an order operation. Each one is a millisecond after the last, so the activity
-/// log id (time and user, as `ops::apply_json` makes it) is unique.
+/// Applies an order operation, with the activity-log id `ops::apply_json` gives it.
 fn order_op(r: &mut Record, op: OrderOp, user: &str, day: i64) {
-    static TICK: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
-    let tick = TICK.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let c = EditContext::new(user, at(day) + tick);
-    order::apply(r, &op, &format!("{}:{}", c.now_ms, user), &c)
-        .unwrap_or_else(|e| panic!("{op:?}: {e}"));
+    let c = EditContext::new(user, at(day));
+    let log_id = order::next_log_id(r, c.now_ms);
+    order::apply(r, &op, &log_id, &c).unwrap_or_else(|e| panic!("{op:?}: {e}"));
 }
 
 fn replica(r: &mut Record, actor: u8) -> Record {
@@ -446,4 +443,149 @@ fn an_order_from_contract_review_to_shipment() {
     let risk = plan::assess("order-doc-1", &o, at(85));
     assert_eq!(risk.level, RiskLevel::Shipped);
     assert_eq!(risk.late_by_code.get("factory_capacity"), Some(&1));
+}
+
+/// An order, its commercial side and a PO as the first schema wrote them: only the
+/// collections schema 1 had.
+fn schema_1_documents() -> Vec<(gendan_core::RecordType, Vec<u8>)> {
+    use automerge::transaction::Transactable;
+    use automerge::{AutoCommit, ObjType, ROOT};
+    let doc = |t: &str, collections: &[&str], fields: &[(&str, &str)]| {
+        let mut d = AutoCommit::new().with_actor(automerge::ActorId::from(&[7_u8; 16][..]));
+        d.put(ROOT, "type", t).unwrap();
+        d.put(ROOT, "schema", 1_i64).unwrap();
+        d.put(ROOT, "created_by", "merch").unwrap();
+        d.put(ROOT, "created_at_ms", at(0)).unwrap();
+        d.put_object(ROOT, "assignees", ObjType::Map).unwrap();
+        for c in collections {
+            d.put_object(ROOT, *c, ObjType::Map).unwrap();
+        }
+        for (k, v) in fields {
+            d.put(ROOT, *k, *v).unwrap();
+        }
+        d.save()
+    };
+    use gendan_core::RecordType as T;
+    vec![
+        (
+            T::Order,
+            doc(
+                "order",
+                &["lines", "milestones", "samples", "notes", "activity"],
+                &[("order_no", "SO-OLD-1"), ("factory", "F1")],
+            ),
+        ),
+        (
+            T::OrderCommercial,
+            doc(
+                "order_commercial",
+                &["prices", "costs"],
+                &[("order_no", "SO-OLD-1"), ("payment_term", "lc")],
+            ),
+        ),
+        (
+            T::PurchaseOrder,
+            doc(
+                "purchase_order",
+                &["lines", "accessories", "signatures"],
+                &[
+                    ("po_no", "PO-OLD-1"),
+                    ("order_no", "SO-OLD-1"),
+                    ("factory", "F1"),
+                ],
+            ),
+        ),
+    ]
+}
+
+#[test]
+fn documents_of_schema_1_read_upgrade_once_and_take_the_new_collections() {
+    use automerge::ReadDoc;
+    use gendan_core::RecordType as T;
+    use gendan_core::ops;
+    let has_map = |r: &Record, key: &str| {
+        matches!(
+            r.doc().get(automerge::ROOT, key),
+            Ok(Some((automerge::Value::Object(automerge::ObjType::Map), _)))
+        )
+    };
+    for (t, bytes) in schema_1_documents() {
+        assert_eq!(t.current_schema(), 2, "{t}");
+        let mut server = Record::load(&bytes, actor_from_bytes(&[1; 16])).unwrap();
+        // It reads as it is: the new collections read as empty.
+        match t {
+            T::Order => assert!(server.read::<Order>().unwrap().handover_items.is_empty()),
+            T::OrderCommercial => {
+                assert!(server.read::<OrderCommercial>().unwrap().review.is_empty());
+            }
+            _ => assert!(
+                server
+                    .read::<PurchaseOrder>()
+                    .unwrap()
+                    .corrections
+                    .is_empty()
+            ),
+        }
+        let new: &[&str] = match t {
+            T::Order => &[
+                "handover_items",
+                "handover_decisions",
+                "packaging",
+                "week_planned",
+                "week_actual",
+            ],
+            T::OrderCommercial => &["review", "cost_sheet_signers"],
+            _ => &["corrections"],
+        };
+        assert!(new.iter().all(|k| !has_map(&server, k)));
+        assert!(server.upgrade(&ctx("server", 1)).unwrap(), "{t} upgrades");
+        assert!(new.iter().all(|k| has_map(&server, k)), "{t}");
+        assert_eq!(server.header().unwrap().schema.0, 2);
+        assert!(
+            !server.upgrade(&ctx("server", 1)).unwrap(),
+            "upgrade runs once"
+        );
+        // Two devices, offline, each add to a new collection: both entries survive the
+        // merge, since the map they add to was made once, by the upgrade.
+        let mut a = replica(&mut server, 2);
+        let mut b = replica(&mut server, 3);
+        let (op_a, op_b) = match t {
+            T::Order => (
+                r#"{"op": "add_handover_item", "id": "h1", "kind": "file", "contract_no": "SO-OLD-1"}"#,
+                r#"{"op": "add_packaging", "id": "m1", "item": {"kind": "shipping_mark"}}"#,
+            ),
+            T::OrderCommercial => (
+                r#"{"op": "sign_review", "step": "price_check", "name": "PCM"}"#,
+                r#"{"op": "require_cost_sheet_signer", "department": "finance"}"#,
+            ),
+            _ => (
+                r#"{"op": "return_for_correction", "id": "c1", "comment": "carton size"}"#,
+                r#"{"op": "return_for_correction", "id": "c2", "comment": "label position"}"#,
+            ),
+        };
+        ops::apply_json(&mut a, op_a, &ctx("merch", 2)).unwrap_or_else(|e| panic!("{t}: {e}"));
+        ops::apply_json(&mut b, op_b, &ctx("merch2", 2)).unwrap_or_else(|e| panic!("{t}: {e}"));
+        server.merge(&mut a).unwrap();
+        server.merge(&mut b).unwrap();
+        let reloaded = Record::load(&server.save(), actor_from_bytes(&[4; 16])).unwrap();
+        match t {
+            T::Order => {
+                let o: Order = reloaded.read().unwrap();
+                assert!(o.handover_items.contains_key("h1"));
+                assert!(o.packaging.contains_key("m1"));
+                assert_eq!(o.order_no, "SO-OLD-1", "old data kept");
+            }
+            T::OrderCommercial => {
+                let c: OrderCommercial = reloaded.read().unwrap();
+                assert!(c.review.contains_key("price_check"));
+                assert!(c.cost_sheet_signers.contains_key("finance"));
+                assert_eq!(c.payment_term, PaymentTerm::LetterOfCredit);
+            }
+            _ => {
+                let po: PurchaseOrder = reloaded.read().unwrap();
+                assert_eq!(po.corrections.len(), 2);
+                assert_eq!(po.po_no, "PO-OLD-1");
+            }
+        }
+    }
 }

@@ -211,6 +211,7 @@ fn run(seed: u64, devices: usize, steps: u64) {
             role: Role::Qc,
             factory: None,
             warehouse: None,
+            titles: Vec::new(),
         };
         let mut peer = ClientPeer::new(
             PeerId::new(format!("device-{i}")),
@@ -237,6 +238,7 @@ fn run(seed: u64, devices: usize, steps: u64) {
             role: Role::Qc,
             factory: None,
             warehouse: None,
+            titles: Vec::new(),
         },
         peer,
         conn: None,
@@ -254,6 +256,7 @@ fn run(seed: u64, devices: usize, steps: u64) {
             role: Role::Factory,
             factory: Some("F1".into()),
             warehouse: None,
+            titles: Vec::new(),
         },
         peer,
         conn: None,

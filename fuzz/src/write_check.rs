@@ -77,6 +77,7 @@ impl Who {
             role: Role::ALL[self.role as usize % Role::ALL.len()],
             factory: FACTORIES[self.factory as usize % FACTORIES.len()].map(str::to_string),
             warehouse: WAREHOUSES[self.warehouse as usize % WAREHOUSES.len()].map(str::to_string),
+            titles: Vec::new(),
         }
     }
 }

@@ -36,6 +36,10 @@ pub const PASSWORD_CHARS_MIN: usize = 8;
 pub const PASSWORD_BYTES_MAX: usize = 1024;
 /// The longest display name, factory, warehouse or device name, in bytes.
 pub const NAME_BYTES_MAX: usize = 128;
+/// The most job titles one user may hold.
+pub const TITLES_PER_USER_MAX: usize = 8;
+/// The longest job title, in bytes.
+pub const TITLE_BYTES_MAX: usize = 64;
 /// The most users.
 pub const USERS_MAX: usize = 10_000;
 /// A session's lifetime when none is given: 30 days, because field devices stay offline
@@ -86,6 +90,14 @@ pub enum AccountError {
         /// Which field.
         what: &'static str,
     },
+    /// A job title is empty, too long or not of `a-z 0-9 _`.
+    #[error(
+        "job title {0:?} must be 1 to {TITLE_BYTES_MAX} characters of a-z, 0-9, '_' (e.g. general_manager)"
+    )]
+    BadTitle(String),
+    /// More than [`TITLES_PER_USER_MAX`] job titles.
+    #[error("a user holds at most {TITLES_PER_USER_MAX} job titles, not {0}")]
+    TooManyTitles(usize),
     /// A factory user was given no factory: they would see nothing.
     #[error("a factory user needs --factory: the factory whose orders they may read")]
     FactoryMissing,
@@ -166,6 +178,10 @@ pub struct User {
     /// A disabled user cannot log in and their sessions are refused.
     #[serde(default)]
     pub disabled: bool,
+    /// Job titles (`general_manager`, `finance`, `sales_manager`…): which approval steps
+    /// the user may decide. Accounts stored before titles existed read with none.
+    #[serde(default)]
+    pub titles: Vec<String>,
 }
 
 impl User {
@@ -176,6 +192,7 @@ impl User {
             role: self.role,
             factory: self.factory.clone(),
             warehouse: self.warehouse.clone(),
+            titles: self.titles.clone(),
         }
     }
 }
@@ -195,6 +212,8 @@ pub struct NewUser {
     pub factory: Option<String>,
     /// The warehouse of a warehouse clerk.
     pub warehouse: Option<String>,
+    /// Job titles (see [`User::titles`]).
+    pub titles: Vec<String>,
 }
 
 /// An authenticated session.
@@ -261,6 +280,7 @@ impl Accounts {
         if new.role == Role::Factory && new.factory.is_none() {
             return Err(AccountError::FactoryMissing);
         }
+        let titles = check_titles(new.titles)?;
         let password_hash = hash_password(&new.password)?;
         let user = User {
             username: new.username,
@@ -269,6 +289,7 @@ impl Accounts {
             factory: new.factory,
             warehouse: new.warehouse,
             disabled: false,
+            titles,
         };
         let _writing = lock(&self.writes);
         if self.record(&user.username)?.is_some() {
@@ -351,6 +372,21 @@ impl Accounts {
             .ok_or_else(|| AccountError::UnknownUser(username.to_string()))?;
         record.password_hash = password_hash;
         self.save(&record)
+    }
+
+    /// Sets the user's job titles (replacing the ones they had; none clears them) and
+    /// answers the user. Open sessions see the change at their next request; a device's
+    /// sync connection at its next login or reconnection.
+    pub fn set_titles(&self, username: &str, titles: Vec<String>) -> Result<User, AccountError> {
+        check_username(username)?;
+        let titles = check_titles(titles)?;
+        let _writing = lock(&self.writes);
+        let mut record = self
+            .record(username)?
+            .ok_or_else(|| AccountError::UnknownUser(username.to_string()))?;
+        record.user.titles = titles;
+        self.save(&record)?;
+        Ok(record.user)
     }
 
     /// Disables the user and ends every session of theirs; returns how many were ended.
@@ -744,6 +780,32 @@ fn check_password(password: &str) -> Result<(), AccountError> {
     Ok(())
 }
 
+/// Checks job titles: at most [`TITLES_PER_USER_MAX`], each 1 to [`TITLE_BYTES_MAX`] of
+/// `a-z 0-9 _` (the spelling of the chains' step roles). Surrounding spaces are trimmed
+/// and duplicates dropped; the titles come back sorted.
+pub fn check_titles(titles: Vec<String>) -> Result<Vec<String>, AccountError> {
+    let mut out: Vec<String> = Vec::with_capacity(titles.len());
+    for title in titles {
+        let title = title.trim().to_string();
+        let ok = !title.is_empty()
+            && title.len() <= TITLE_BYTES_MAX
+            && title
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !ok {
+            return Err(AccountError::BadTitle(title));
+        }
+        if !out.contains(&title) {
+            out.push(title);
+        }
+    }
+    if out.len() > TITLES_PER_USER_MAX {
+        return Err(AccountError::TooManyTitles(out.len()));
+    }
+    out.sort();
+    Ok(out)
+}
+
 fn check_name(what: &'static str, value: &str) -> Result<(), AccountError> {
     if value.trim().is_empty() || value.len() > NAME_BYTES_MAX {
         return Err(AccountError::BadName { what });
@@ -841,6 +903,7 @@ mod tests {
             display_name: Some("Li Wei".into()),
             factory: (role == Role::Factory).then(|| "Ningbo Knit".into()),
             warehouse: None,
+            titles: Vec::new(),
         }
     }
 
@@ -1121,6 +1184,46 @@ mod tests {
             Err(AuthError::RateLimited { .. })
         ));
         limiter.check("someone-else", other_ip, NOW).unwrap();
+    }
+
+    #[test]
+    fn accounts_stored_before_job_titles_read_with_none() {
+        let accounts = accounts();
+        let stored = br#"{"username":"old.gm","role":"approver","display_name":null,"factory":null,"warehouse":null,"disabled":false,"password_hash":"x"}"#;
+        let mut batch = Batch::new();
+        batch.put([USER_PREFIX, b"old.gm"].concat(), stored.to_vec());
+        accounts.store.apply(batch).unwrap();
+        let user = accounts.get_user("old.gm").unwrap().unwrap();
+        assert!(user.titles.is_empty());
+        let user = accounts
+            .set_titles("old.gm", vec!["general_manager".into()])
+            .unwrap();
+        assert_eq!(user.principal().titles, ["general_manager"]);
+        assert_eq!(
+            accounts.get_user("old.gm").unwrap().unwrap().titles,
+            ["general_manager"]
+        );
+    }
+
+    #[test]
+    fn job_titles_are_checked() {
+        let ok = |t: &[&str]| check_titles(t.iter().map(|s| (*s).to_string()).collect());
+        assert_eq!(ok(&["b", "a", "b"]).unwrap(), ["a", "b"]);
+        assert!(matches!(
+            ok(&["Sales Manager"]),
+            Err(AccountError::BadTitle(_))
+        ));
+        assert!(matches!(ok(&["  "]), Err(AccountError::BadTitle(_))));
+        let long = "t".repeat(TITLE_BYTES_MAX);
+        assert!(ok(&[&long]).is_ok());
+        assert!(ok(&[&format!("{long}t")]).is_err());
+        let many: Vec<String> = (0..=TITLES_PER_USER_MAX).map(|i| format!("t{i}")).collect();
+        let refs: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert!(ok(&refs[..TITLES_PER_USER_MAX]).is_ok());
+        assert!(matches!(ok(&refs), Err(AccountError::TooManyTitles(_))));
+        let mut with_titles = new_user("gm", Role::Approver);
+        with_titles.titles = vec!["bad title".into()];
+        assert!(accounts().add_user(with_titles).is_err());
     }
 
     #[test]

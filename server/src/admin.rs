@@ -44,6 +44,9 @@ pub enum UserCommand {
     Revoke(UsernameArgs),
     /// Set a user's password (their sessions stay; revoke them to end them).
     Passwd(UserPasswdArgs),
+    /// Set a user's job titles (which approval steps they may decide), replacing the ones
+    /// they had; with no --title, clears them. Prints the user.
+    Title(UserTitleArgs),
 }
 
 /// The arguments of `gendan user add`.
@@ -70,6 +73,24 @@ pub struct UserAddArgs {
     /// The warehouse of a warehouse clerk.
     #[arg(long)]
     pub warehouse: Option<String>,
+    /// A job title, e.g. general_manager, finance, sales_manager, product_control_manager
+    /// (a-z, 0-9, '_'); repeat for several. Decides which approval steps the user may
+    /// decide.
+    #[arg(long, value_name = "TITLE")]
+    pub title: Vec<String>,
+}
+
+/// The arguments of `gendan user title`.
+#[derive(Debug, Args)]
+pub struct UserTitleArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// The user.
+    #[arg(long)]
+    pub username: String,
+    /// A job title; repeat for several; none clears them.
+    #[arg(long, value_name = "TITLE")]
+    pub title: Vec<String>,
 }
 
 /// The arguments of commands that name one user.
@@ -188,6 +209,7 @@ pub fn user(command: &UserCommand, out: &mut impl Write) -> Result<(), AdminErro
                 display_name: args.display_name.clone(),
                 factory: args.factory.clone(),
                 warehouse: args.warehouse.clone(),
+                titles: args.title.clone(),
             })?;
             answer(out, &json!({ "added": user }))
         }
@@ -201,6 +223,11 @@ pub fn user(command: &UserCommand, out: &mut impl Write) -> Result<(), AdminErro
                 out,
                 &json!({ "username": args.username, "revoked_sessions": revoked }),
             )
+        }
+        UserCommand::Title(args) => {
+            let user =
+                accounts(&args.data, false)?.set_titles(&args.username, args.title.clone())?;
+            answer(out, &json!({ "user": user }))
         }
         UserCommand::Passwd(args) => {
             accounts(&args.data, false)?.set_password(&args.username, &args.password)?;

@@ -103,6 +103,11 @@ pub fn route_table() -> Vec<RouteEntry> {
             "/users/{username}/password",
             post(admin::set_password),
         ),
+        (
+            Method::POST,
+            "/users/{username}/titles",
+            post(admin::set_titles),
+        ),
         (Method::GET, "/quarantine", get(admin::list_quarantine)),
         (
             Method::GET,

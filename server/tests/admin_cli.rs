@@ -71,6 +71,7 @@ fn user_add_then_list() {
         "Li Wei",
     ]);
     assert_eq!(added["added"]["username"], "li.wei");
+    assert_eq!(added["added"]["titles"], serde_json::json!([]));
     assert_eq!(added["added"]["role"], "qc");
     assert!(
         added.to_string().find("correct horse").is_none(),
@@ -91,9 +92,55 @@ fn user_add_then_list() {
         "Ningbo Knit",
     ]);
 
+    // Job titles: several on add, replaced or cleared with `user title`; bad ones refused.
+    let gm = ok(&[
+        "user",
+        "add",
+        "--data",
+        data,
+        "--username",
+        "zhao",
+        "--password",
+        "general pass",
+        "--role",
+        "approver",
+        "--title",
+        "general_manager",
+        "--title",
+        "finance",
+    ]);
+    assert_eq!(
+        gm["added"]["titles"],
+        serde_json::json!(["finance", "general_manager"])
+    );
+    let set = ok(&[
+        "user",
+        "title",
+        "--data",
+        data,
+        "--username",
+        "zhao",
+        "--title",
+        "sales_manager",
+    ]);
+    assert_eq!(set["user"]["titles"], serde_json::json!(["sales_manager"]));
+    let message = refused(&[
+        "user",
+        "title",
+        "--data",
+        data,
+        "--username",
+        "zhao",
+        "--title",
+        "Sales Manager",
+    ]);
+    assert!(message.contains("job title"), "{message}");
+    let cleared = ok(&["user", "title", "--data", data, "--username", "zhao"]);
+    assert_eq!(cleared["user"]["titles"], serde_json::json!([]));
+
     let listed = ok(&["user", "list", "--data", data]);
     let users = listed["users"].as_array().unwrap();
-    assert_eq!(users.len(), 2);
+    assert_eq!(users.len(), 3);
     assert_eq!(users[0]["username"], "li.wei");
     assert_eq!(users[0]["display_name"], "Li Wei");
     assert_eq!(users[1]["factory"], "Ningbo Knit");

@@ -80,6 +80,7 @@ async fn server_with(idle_unload_ms: u64) -> Server {
                 display_name: None,
                 factory: factory.map(str::to_string),
                 warehouse: warehouse.map(str::to_string),
+                titles: Vec::new(),
             })
             .expect("user added");
     }
@@ -892,8 +893,12 @@ async fn approvals_are_decided_by_the_role_of_the_step() {
     let wrong_role = s
         .post(&decide, &merch, json!({ "step": "s1", "approved": true }))
         .await;
-    assert_eq!(wrong_role.status, StatusCode::BAD_REQUEST);
-    assert!(wrong_role.error().contains("needs the role approver"));
+    assert_eq!(wrong_role.status, StatusCode::FORBIDDEN);
+    assert!(
+        wrong_role.error().contains("needs the job title approver"),
+        "{}",
+        wrong_role.error()
+    );
     let no_reason = s
         .post(&decide, &boss, json!({ "step": "s1", "approved": false }))
         .await;
@@ -1013,7 +1018,7 @@ async fn admin_endpoints_are_for_admins() {
     assert_eq!(
         created.json(),
         json!({ "username": "qc3", "role": "qc", "display_name": "QC three",
-                "factory": null, "warehouse": null, "disabled": false })
+                "factory": null, "warehouse": null, "disabled": false, "titles": [] })
     );
     let again = s.post("/api/v1/users", &admin, new).await;
     assert_eq!(again.status, StatusCode::CONFLICT);
@@ -1701,4 +1706,168 @@ async fn the_tracking_sheet_downloads_for_the_office_only() {
             .status,
         StatusCode::BAD_REQUEST
     );
+}
+
+#[tokio::test]
+async fn an_order_stored_with_schema_1_is_upgraded_by_its_first_edit() {
+    use automerge::transaction::Transactable;
+    let s = server().await;
+    let merch = s.login("merch").await;
+    // An order as the first schema wrote it: none of the order follow-up collections.
+    let mut doc = AutoCommit::new();
+    doc.put(automerge::ROOT, "type", "order").unwrap();
+    doc.put(automerge::ROOT, "schema", 1_i64).unwrap();
+    doc.put(automerge::ROOT, "created_by", "merch").unwrap();
+    doc.put(automerge::ROOT, "order_no", "SO-OLD").unwrap();
+    for key in [
+        "assignees",
+        "lines",
+        "milestones",
+        "samples",
+        "notes",
+        "activity",
+    ] {
+        doc.put_object(automerge::ROOT, key, automerge::ObjType::Map)
+            .unwrap();
+    }
+    let id = DocumentId::from_bytes([42; 16]);
+    s.state.sync.create(id, doc.save(), "merch").await.unwrap();
+    let read = s.get(&format!("/api/v1/records/{id}"), &merch).await;
+    assert_eq!(read.status, StatusCode::OK, "{}", read.error());
+    assert_eq!(read.json()["view"]["record"]["schema"], 1);
+    let edited = s
+        .post(
+            &format!("/api/v1/records/{id}/ops"),
+            &merch,
+            json!({"op": "add_handover_item", "id": "h1", "kind": "file", "contract_no": "SO-OLD"}),
+        )
+        .await;
+    assert_eq!(edited.status, StatusCode::OK, "{}", edited.error());
+    let record = &edited.json()["view"]["record"];
+    assert_eq!(record["schema"], 2);
+    assert_eq!(record["handover_items"]["h1"]["contract_no"], "SO-OLD");
+    // Every new collection exists in the stored document now.
+    let bytes = s.state.storage.docs.load(&id.to_string()).unwrap().unwrap();
+    let stored = AutoCommit::load(&bytes).unwrap();
+    for key in gendan_core::order::ORDER_COLLECTIONS {
+        assert!(
+            matches!(
+                automerge::ReadDoc::get(&stored, automerge::ROOT, *key),
+                Ok(Some((automerge::Value::Object(automerge::ObjType::Map), _)))
+            ),
+            "{key}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_special_approval_is_decided_only_by_the_general_manager_title() {
+    use gendan_server::accounts::{TITLE_BYTES_MAX, TITLES_PER_USER_MAX};
+    let s = server().await;
+    let admin = s.login("admin").await;
+    let merch = s.login("merch").await;
+    let mut new = gendan_core::chains::new_request(
+        &gendan_core::chains::SPECIAL_PO_RELEASE,
+        "Release PO-9 before the deposit",
+    );
+    new.order_no = "SO-9".into();
+    new.reason = "the customer's bank holiday".into();
+    let mut body = serde_json::to_value(&new).unwrap();
+    body["type"] = json!("approval");
+    let id = s.create(&merch, body).await;
+    let decide = format!("/api/v1/records/{id}/decide");
+    let yes = json!({ "step": "s1", "approved": true, "comment": "ok" });
+    // `boss` is an approver, but not the general manager: refused, saying why.
+    let boss = s.login("boss").await;
+    let refused = s.post(&decide, &boss, yes.clone()).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.error());
+    assert!(
+        refused
+            .error()
+            .contains("needs the job title general_manager")
+            && refused.error().contains("your job titles: none"),
+        "{}",
+        refused.error()
+    );
+    let stored = s.get(&format!("/api/v1/records/{id}"), &boss).await;
+    assert!(
+        stored.json()["view"]["record"]["decisions"]
+            .as_object()
+            .unwrap()
+            .is_empty()
+    );
+    // Titles are checked: their form, and how many one user holds.
+    let titles = "/api/v1/users/boss/titles";
+    for bad in [
+        json!(["General Manager"]),
+        json!([""]),
+        json!(["x".repeat(TITLE_BYTES_MAX + 1)]),
+    ] {
+        let answer = s.post(titles, &admin, json!({ "titles": bad })).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{bad}");
+        assert!(answer.error().contains("job title"), "{}", answer.error());
+    }
+    let many = |n: usize| (0..n).map(|i| format!("t{i}")).collect::<Vec<_>>();
+    let answer = s
+        .post(
+            titles,
+            &admin,
+            json!({ "titles": many(TITLES_PER_USER_MAX + 1) }),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    assert!(answer.error().contains("at most"), "{}", answer.error());
+    let answer = s
+        .post(
+            titles,
+            &admin,
+            json!({ "titles": many(TITLES_PER_USER_MAX) }),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.error());
+    assert_eq!(
+        s.post(titles, &merch, json!({ "titles": [] })).await.status,
+        StatusCode::FORBIDDEN,
+        "admins only"
+    );
+    assert_eq!(
+        s.post(
+            "/api/v1/users/nobody/titles",
+            &admin,
+            json!({ "titles": [] })
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    // With the title (a session sees the change at once), the decision lands.
+    let answer = s
+        .post(
+            titles,
+            &admin,
+            json!({ "titles": ["general_manager", " finance "] }),
+        )
+        .await;
+    assert_eq!(
+        answer.json()["titles"],
+        json!(["finance", "general_manager"])
+    );
+    let decided = s.post(&decide, &boss, yes).await;
+    assert_eq!(decided.status, StatusCode::OK, "{}", decided.error());
+    assert_eq!(decided.json()["view"]["derived"]["status"], "approved");
+    assert_eq!(
+        decided.json()["view"]["record"]["decisions"]["s1:boss"]["approved"],
+        true
+    );
+    // A user added with a title over REST holds it.
+    let added = s
+        .post(
+            "/api/v1/users",
+            &admin,
+            json!({"username": "gm2", "password": PASSWORD, "role": "approver",
+                   "titles": ["general_manager"]}),
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.error());
+    assert_eq!(added.json()["titles"], json!(["general_manager"]));
 }

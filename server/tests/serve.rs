@@ -66,6 +66,7 @@ async fn start(limits: Limits) -> Server {
                 display_name: None,
                 factory: None,
                 warehouse: None,
+                titles: Vec::new(),
             })
             .unwrap();
     }

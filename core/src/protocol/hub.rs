@@ -691,6 +691,16 @@ impl Hub {
                         .and_then(|()| {
                             crate::access::check_not_locked(&principal, &mut record, &before)
                         })
+                        .and_then(|()| {
+                            let was: &[ChangeHash] = if creating { &[] } else { &before };
+                            crate::access::check_decisions(
+                                &principal,
+                                &mut record,
+                                was,
+                                &paths,
+                                now,
+                            )
+                        })
                         .map(|()| record.header().ok());
                     (record.into_doc(), verdict)
                 }

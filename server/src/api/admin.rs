@@ -27,6 +27,8 @@ fn account_error(e: AccountError) -> ApiError {
         | AccountError::PasswordTooLong
         | AccountError::BadName { .. }
         | AccountError::FactoryMissing
+        | AccountError::BadTitle(_)
+        | AccountError::TooManyTitles(_)
         | AccountError::BadTtl(_) => ApiError::bad_request(e.to_string()),
         AccountError::Exists(_) | AccountError::TooManyUsers | AccountError::Disabled(_) => {
             ApiError::new(StatusCode::CONFLICT, e.to_string())
@@ -66,6 +68,9 @@ pub struct AddUserBody {
     /// The warehouse of a warehouse clerk.
     #[serde(default)]
     pub warehouse: Option<String>,
+    /// Job titles (`general_manager`, `finance`…).
+    #[serde(default)]
+    pub titles: Vec<String>,
 }
 
 /// `POST /users`: creates a user; 201 with the user (never the password).
@@ -77,7 +82,7 @@ pub async fn add_user(
     admin_session(&state, &headers)?;
     let body: AddUserBody = json_body(
         body,
-        "{\"username\", \"password\", \"role\", \"display_name\", \"factory\", \"warehouse\"}",
+        "{\"username\", \"password\", \"role\", \"display_name\", \"factory\", \"warehouse\", \"titles\"}",
     )?;
     let role: Role = body
         .role
@@ -92,6 +97,7 @@ pub async fn add_user(
         display_name: non_empty(body.display_name),
         factory: non_empty(body.factory),
         warehouse: non_empty(body.warehouse),
+        titles: body.titles,
     };
     let accounts = state.storage.accounts.clone();
     // Argon2 takes tens of milliseconds of CPU on purpose.
@@ -151,6 +157,34 @@ pub async fn enable(
         .get_user(&username)
         .map_err(account_error)?
         .ok_or_else(|| ApiError::not_found(format!("there is no user {username}")))?;
+    Ok(Json(
+        serde_json::to_value(user).map_err(ApiError::internal)?,
+    ))
+}
+
+/// `POST /users/{username}/titles` body.
+#[derive(Debug, Deserialize)]
+pub struct TitlesBody {
+    /// The job titles, replacing the user's (empty clears them).
+    pub titles: Vec<String>,
+}
+
+/// `POST /users/{username}/titles` `{"titles": [...]}`: sets the user's job titles (which
+/// approval steps they may decide); answers the user.
+pub async fn set_titles(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    username: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    admin_session(&state, &headers)?;
+    let username = path(username)?;
+    let TitlesBody { titles } = json_body(body, "{\"titles\": [\"general_manager\"]}")?;
+    let user = state
+        .storage
+        .accounts
+        .set_titles(&username, titles)
+        .map_err(account_error)?;
     Ok(Json(
         serde_json::to_value(user).map_err(ApiError::internal)?,
     ))

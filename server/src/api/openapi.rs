@@ -824,6 +824,27 @@ pub fn document() -> Value {
         },
     );
     add(
+        "/api/v1/users/{username}/titles",
+        "post",
+        Op {
+            summary: "Sets the user's job titles, which decide the approval steps they may decide (admin only).",
+            tag: "admin",
+            public: false,
+            parameters: vec![username()],
+            body: Some(json_content(
+                json!({ "type": "object", "required": ["titles"],
+            "properties": { "titles": { "type": "array", "maxItems": crate::accounts::TITLES_PER_USER_MAX,
+                "items": { "type": "string", "pattern": "^[a-z0-9_]+$", "maxLength": crate::accounts::TITLE_BYTES_MAX } } } }),
+            )),
+            responses: vec![
+                ("200", ok("The user.", schema_ref("User"))),
+                ("400", bad()),
+                ("403", admin_only()),
+                ("404", error("No such user.")),
+            ],
+        },
+    );
+    add(
         "/api/v1/quarantine",
         "get",
         Op {
@@ -924,10 +945,12 @@ fn schemas() -> Value {
             "username": text,
             "role": { "type": "string", "enum": ["admin", "merchandiser", "sales", "qc", "warehouse", "shipping", "approver", "factory"] },
             "display_name": nullable_text, "factory": nullable_text, "warehouse": nullable_text,
-            "disabled": { "type": "boolean" } } },
+            "disabled": { "type": "boolean" },
+            "titles": { "type": "array", "items": text } } },
         "NewUser": { "type": "object", "required": ["username", "password", "role"], "properties": {
             "username": text, "password": text, "role": text, "display_name": nullable_text,
-            "factory": nullable_text, "warehouse": nullable_text } },
+            "factory": nullable_text, "warehouse": nullable_text,
+            "titles": { "type": "array", "items": text } } },
         "RecordSummary": { "type": "object", "properties": {
             "id": text, "record_type": text, "title": text, "status": text,
             "order_no": nullable_text, "style_no": nullable_text, "customer": nullable_text,

@@ -14,7 +14,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gendan_core::access::{
-    Access, Principal, changed_paths, check_write, check_write_with_gate, may_create, record_access,
+    Access, Principal, changed_paths, check_decisions, check_write, check_write_with_gate,
+    may_create, record_access,
 };
 use gendan_core::approval::{self, ApprovalRequest};
 use gendan_core::common::EditContext;
@@ -463,11 +464,18 @@ async fn run_edit_with_gate(
                 Access::None => return Err(no_record(&shown_id)),
             }
             let before = record.heads();
+            // An older schema gets its new collections first, here on the server, so
+            // devices add to one map (`Record::upgrade`); checked with the edit below.
+            record.upgrade(&ctx).map_err(|e| bad_input(&e))?;
             edit(record, &ctx).map_err(ApiError::bad_request)?;
             let after = record.heads();
             if before != after {
                 let paths = changed_paths(record.doc_mut(), &before, &after);
                 check_write_with_gate(&who, Some(&header), record, &paths, gate.as_ref())
+                    .map_err(|problems| refused(&problems))?;
+                // An approval decision: by someone the step's role (job title) allows,
+                // as a device's change set is checked in the sync service.
+                check_decisions(&who, record, &before, &paths, ctx.now_ms)
                     .map_err(|problems| refused(&problems))?;
             }
             Ok(())
@@ -627,10 +635,13 @@ pub async fn decide(
         "{\"step\": \"s1\", \"approved\": true, \"comment\": \"…\"}",
     )?;
     let loaded = load_for_write(&state, &session, id).await?;
-    let role = session.user.role;
+    let principal = session.user.principal();
+    let req: ApprovalRequest = loaded.record.read().map_err(|e| bad_input(&e))?;
+    not_entitled(&req, &principal, &body.step, now_unix_ms())?;
+    let who = principal.clone();
     run_edit(
         &state,
-        &session.user.principal(),
+        &principal,
         loaded.id,
         Box::new(move |record, ctx| {
             approval::decide(
@@ -638,7 +649,7 @@ pub async fn decide(
                 &body.step,
                 body.approved,
                 &body.comment,
-                &[role.as_str()],
+                &who.decision_roles(),
                 ctx,
             )
             .map_err(|e| e.to_string())
@@ -646,6 +657,51 @@ pub async fn decide(
     )
     .await?;
     fresh(&state, &session, loaded.id).await
+}
+
+/// 403 when `step` is the step waiting for a decision and `p` may not decide it: neither
+/// a holder of its role (a job title), a named approver, nor — past the deadline — of its
+/// escalation role. Other problems (a step not waiting, a decision already made, a
+/// missing comment) are the core's to report. The write check repeats this inside the
+/// sync loop, so a request racing with another decision is still refused there.
+fn not_entitled(
+    req: &ApprovalRequest,
+    p: &Principal,
+    step: &str,
+    now_ms: i64,
+) -> Result<(), ApiError> {
+    let v = approval::view(req, now_ms);
+    let roles = p.decision_roles();
+    let decided = req.decisions.contains_key(&format!("{step}:{}", p.user));
+    if v.current_step.as_deref() != Some(step) || decided {
+        return Ok(());
+    }
+    if approval::waiting_for(req, &p.user, &roles, now_ms).as_deref() == Some(step) {
+        return Ok(());
+    }
+    let Some(s) = req.steps.get(step) else {
+        return Ok(());
+    };
+    let mut needs = format!("it needs the job title {}", s.role);
+    if !s.escalate_to.is_empty() {
+        needs.push_str(&format!(
+            " (or {} once its deadline has passed)",
+            s.escalate_to
+        ));
+    }
+    let held = if p.titles.is_empty() {
+        "none".to_string()
+    } else {
+        p.titles.join(", ")
+    };
+    let label = if s.label.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", s.label)
+    };
+    Err(ApiError::forbidden(format!(
+        "you may not decide step {step}{label}: {needs}; your job titles: {held}"
+    )))
 }
 
 /// `POST /records/{id}/assign` and `/unassign` body.
