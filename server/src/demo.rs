@@ -962,6 +962,14 @@ pub fn demo_records(now: i64) -> anyhow::Result<Vec<(String, DocumentId, Record)
         0,
         json!({"op": "tally_cartons", "line": "p1", "delta": 125}),
     )?;
+    // Marks are verified with a photo of them (the core refuses it without one).
+    d.op(
+        &mut loading,
+        "dock1",
+        0,
+        json!({"op": "add_line_photo", "line": "p1",
+            "photo": {"sha256": DEMO_PICTURE, "mime": "image/jpeg"}}),
+    )?;
     d.op(
         &mut loading,
         "dock1",
@@ -1016,6 +1024,13 @@ pub fn demo_records(now: i64) -> anyhow::Result<Vec<(String, DocumentId, Record)
             "dock1",
             35,
             json!({"op": "tally_cartons", "line": line, "delta": 200}),
+        )?;
+        d.op(
+            &mut shipped,
+            "dock1",
+            35,
+            json!({"op": "add_line_photo", "line": line,
+                "photo": {"sha256": DEMO_PICTURE, "mime": "image/jpeg"}}),
         )?;
         d.op(
             &mut shipped,
@@ -1125,6 +1140,8 @@ fn packing_lines(
                     "{mark} / {style_no} / C/NO. {first}-{}",
                     first + cartons - 1
                 ),
+                // The two lines share PO and style: each carton label names its colour.
+                barcode: format!("{style_no}-{}", colour.to_uppercase()),
             },
         );
     }

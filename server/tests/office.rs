@@ -75,6 +75,7 @@ async fn server() -> Server {
                 display_name: None,
                 factory: factory.map(str::to_string),
                 warehouse: warehouse.map(str::to_string),
+                titles: Vec::new(),
             })
             .expect("user added");
     }

@@ -436,6 +436,9 @@ fn an_order_from_contract_review_to_archive_across_users_and_devices() {
         let ctx = EditContext::new("dock1", now_ms());
         for op in [
             json!({"op": "tally_cartons", "line": "p1", "delta": 84}),
+            // Marks are verified with a photo of them.
+            json!({"op": "add_line_photo", "line": "p1",
+                "photo": {"sha256": "ab".repeat(32), "mime": "image/jpeg"}}),
             json!({"op": "verify_mark", "line": "p1"}),
             json!({"op": "set_text", "field": "container_no", "value": "MSKU 1234565"}),
             json!({"op": "set_text", "field": "seal_no", "value": "SEAL-1"}),
