@@ -7,8 +7,10 @@
 //! wasm32, in the browser.
 //!
 //! - [`record`]: one Automerge document per record, with `type` and `schema` at its root;
-//!   create, load (lenient, upgrading older schemas), edit minimally, save.
-//! - One module per record type: [`order`] (production side and commercial side),
+//!   create, load (lenient: older schemas read with their missing parts defaulted;
+//!   `Record::upgrade` writes the current schema's collections, which the server does
+//!   before an office edit), edit minimally, save.
+//! - One module per record type: [`order`] (production side), [`order_commercial`],
 //!   [`purchase_order`], [`inspection`], [`stock_count`], [`shipment`], [`approval`]. Each
 //!   holds its schema, its operations and its derived values.
 //! - The order follow-up rules, pure and derived: [`review`] (contract review and handover),
@@ -35,6 +37,7 @@ pub mod guard;
 pub mod inspection;
 pub mod ops;
 pub mod order;
+pub mod order_commercial;
 pub mod packaging;
 pub mod payment_gate;
 pub mod plan;

@@ -214,7 +214,8 @@ impl Record {
         Ok(record)
     }
 
-    /// Loads a saved record, reading it leniently and upgrading an older schema.
+    /// Loads a saved record. Reading is lenient: an older schema reads with its missing
+    /// parts defaulted; [`Record::upgrade`] writes them (a change, so the caller decides).
     pub fn load(bytes: &[u8], actor: ActorId) -> Result<Self, RecordError> {
         if bytes.len() > DOCUMENT_BYTES_MAX {
             return Err(RecordError::TooLarge(bytes.len()));
