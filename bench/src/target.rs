@@ -126,6 +126,10 @@ impl Target {
 
     /// Starts the reference server (`node server.mjs PORT DATA` in `dir`) on a fresh folder.
     pub fn reference(dir: &Path) -> Target {
+        // Absolute: node runs in `dir`, so a relative path would be taken twice.
+        let dir = &dir
+            .canonicalize()
+            .unwrap_or_else(|e| panic!("the reference folder {}: {e}", dir.display()));
         let tmp = tempfile::Builder::new()
             .prefix("reference-bench-")
             .tempdir()

@@ -869,6 +869,17 @@ async fn assignment_changes_who_sees_a_record() {
             "there is no user ghost",
         ),
         ("assign", json!({ "user": "Bad Name" }), "username"),
+        // A clerk or a factory could never work on an inspection: refused, not lost.
+        (
+            "assign",
+            json!({ "user": "clerk1" }),
+            "user clerk1 (warehouse) cannot work on inspection records",
+        ),
+        (
+            "assign",
+            json!({ "user": "factory1" }),
+            "cannot work on inspection records",
+        ),
         ("assign", json!({ "name": "qc2" }), "expected {\"user\""),
         ("unassign", json!({ "user": "qc2" }), "is not assigned"),
     ] {
@@ -876,6 +887,22 @@ async fn assignment_changes_who_sees_a_record() {
         assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{path}");
         assert!(answer.error().contains(says), "{path}: {}", answer.error());
     }
+    // Nor is a record created for someone who could not open it.
+    let refused = s
+        .post(
+            "/api/v1/records",
+            &merch,
+            json!({ "type": "shipment_check", "title": "C", "assignees": ["qc1"] }),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused
+            .error()
+            .contains("user qc1 (qc) cannot work on shipment_check records"),
+        "{}",
+        refused.error()
+    );
 }
 
 #[tokio::test]

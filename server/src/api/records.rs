@@ -294,7 +294,7 @@ pub async fn create(
         )));
     }
     for user in &assignees {
-        check_user_exists(&state, user)?;
+        assignable(&state, user, record_type)?;
     }
     let ctx = EditContext::new(p.user.clone(), now_unix_ms());
     let actor = actor_from_bytes(&random_bytes16());
@@ -331,14 +331,35 @@ fn refused(problems: &[gendan_core::common::Problem]) -> ApiError {
     ApiError::forbidden(format!("this change is not allowed: {}", list.join("; ")))
 }
 
-/// 400 unless `user` is an existing account.
-fn check_user_exists(state: &AppState, user: &str) -> Result<(), ApiError> {
+/// 400 unless `user` is an existing account that could work on a record of `record_type`
+/// once assigned to it (the access rule the sync service applies: a QC inspector assigned
+/// to a shipment check would never receive it). Office accounts are never refused here.
+fn assignable(
+    state: &AppState,
+    user: &str,
+    record_type: RecordType,
+) -> Result<(), ApiError> {
     check_username(user).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    match state.storage.accounts.get_user(user) {
-        Ok(Some(_)) => Ok(()),
-        Ok(None) => Err(ApiError::bad_request(format!("there is no user {user}"))),
-        Err(e) => Err(ApiError::internal(e)),
+    let account = match state.storage.accounts.get_user(user) {
+        Ok(Some(a)) => a,
+        Ok(None) => return Err(ApiError::bad_request(format!("there is no user {user}"))),
+        Err(e) => return Err(ApiError::internal(e)),
+    };
+    if account.role.is_office() {
+        return Ok(());
     }
+    let header = RecordHeader {
+        record_type,
+        assignees: [(user.to_string(), true)].into_iter().collect(),
+        ..RecordHeader::default()
+    };
+    if record_access(&account.principal(), &header) != Access::Write {
+        return Err(ApiError::bad_request(format!(
+            "user {user} ({}) cannot work on {record_type} records: assign someone whose role can",
+            account.role
+        )));
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -728,7 +749,7 @@ async fn change_assignment(
     let header = loaded.record.header().map_err(ApiError::internal)?;
     let assigned = header.assignees.get(&user).copied().unwrap_or(false);
     if assign {
-        check_user_exists(&state, &user)?;
+        assignable(&state, &user, header.record_type)?;
         if assigned {
             return fresh(&state, &session, loaded.id).await;
         }
