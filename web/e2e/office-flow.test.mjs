@@ -80,12 +80,19 @@ test('a merchandiser follows the deposit order through its stages and round-trip
   await submitOk(page, form);
   await eventually(async () => (await timeline(token)).gates[0].gate.state === 'open', 10_000, 'the gate opens');
 
-  // A PP sample round sent, and a milestone done with its actual date.
-  form = await openAction(page, orderId, 'add_sample');
+  // A PP sample round sent, from the order page itself: its timeline grows at once.
+  await page.goto(`${server.base}/#/order/${ORDER_NO}`);
+  await page.getByTestId('timeline').waitFor();
+  assert.equal(await page.getByTestId('order-act-record').inputValue(), orderId);
+  const shown = await page.getByTestId('timeline-event').count();
+  await page.getByTestId('act-add_sample').click();
+  form = page.locator('[data-testid=action-form][data-action=add_sample]');
   await form.locator('select[name=round]').selectOption('pp');
   await form.locator('input[name=sent]').fill('2026-11-21');
   await submitOk(page, form);
+  await eventually(async () => (await page.getByTestId('timeline-event').count()) > shown, 10_000, 'the timeline grows');
 
+  // A milestone done with its actual date and late reason, from the order's record view.
   form = await openAction(page, orderId, 'complete_milestone');
   const milestone = await form.locator('select[name=id] option').first().getAttribute('value');
   await form.locator('input[name=actual]').fill('2026-11-22');

@@ -405,6 +405,8 @@ export const en = {
   'dash.import_summary': 'Imported: {created} created, {updated} updated, {errors} rows refused.',
   'dash.import_row': 'Row {row}: {message}',
   'act.title': 'Follow-up actions',
+  'act.on_order': 'Act on this order',
+  'act.f_record': 'Record',
   'act.done': 'Done.',
   'act.accept_handover': 'Accept handover',
   'act.refuse_handover': 'Refuse handover',

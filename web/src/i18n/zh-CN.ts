@@ -407,6 +407,8 @@ export const zhCN: Record<keyof typeof en, string> = {
   'dash.import_summary': '导入完成：新建 {created}，更新 {updated}，拒绝 {errors} 行。',
   'dash.import_row': '第 {row} 行：{message}',
   'act.title': '跟单操作',
+  'act.on_order': '本订单的跟单操作',
+  'act.f_record': '记录',
   'act.done': '已完成。',
   'act.accept_handover': '接收移交',
   'act.refuse_handover': '拒收移交',
