@@ -100,12 +100,26 @@ test('a merchandiser follows the deposit order through its stages and round-trip
   await form.locator('input[name=late_reason]').fill('Yarn arrived late');
   await submitOk(page, form);
 
+  // Shipping marks drafted, then sent to the customer.
+  form = await openAction(page, orderId, 'add_packaging');
+  await form.locator('select[name=kind]').selectOption('shipping_mark');
+  await form.locator('input[name=description]').fill('E2E carton marks');
+  await submitOk(page, form);
+  const drafted = await (await fetch(`${server.base}/api/v1/records/${orderId}`, { headers: { authorization: `Bearer ${token}` } })).json();
+  const [markId] = Object.entries(drafted.view.record.packaging).find(([, p]) => p.description === 'E2E carton marks') ?? [];
+  assert.ok(markId, JSON.stringify(drafted.view.record.packaging));
+  form = await openAction(page, orderId, 'send_packaging');
+  await form.locator('select[name=id]').selectOption(markId);
+  await form.locator('input[name=at]').fill('2026-11-23');
+  await submitOk(page, form);
+
   // The stored records say so.
   const order = await (await fetch(`${server.base}/api/v1/records/${orderId}`, { headers: { authorization: `Bearer ${token}` } })).json();
   const samples = Object.values(order.view.record.samples);
   assert.ok(samples.some((s) => s.round === 'pp' && s.sent_ms > 0), JSON.stringify(samples));
   const m = order.view.record.milestones[milestone];
   assert.ok(m.actual_ms > 0 && m.late_reason === 'Yarn arrived late', JSON.stringify(m));
+  assert.ok(order.view.record.packaging[markId].sent_ms > 0, 'the marks are sent');
 
   // The order page's timeline shows each step, by merch.
   await page.goto(`${server.base}/#/order/${ORDER_NO}`);

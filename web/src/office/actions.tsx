@@ -45,6 +45,7 @@ function optionsOf(rec: Obj, field: string, label: (v: Obj, k: string) => string
 }
 
 const ROUNDS: [string, string][] = ['proto', 'pp', 'signed', 'shipping'].map((r) => [r, r]);
+const PACKAGING_KINDS: [string, string][] = ['colour_box', 'card', 'label', 'hang_tag', 'sticker', 'shipping_mark'].map((k) => [k, k]);
 const LATE_CODES: [string, string][] = [
   '',
   'material_late',
@@ -109,6 +110,15 @@ function orderActions(rec: Obj): Action[] {
       build: (v) => ({ op: 'decide_sample', sample: v.sample, approved: v.approved !== 'no', signed_by: v.signed_by ?? '' }),
     },
     {
+      key: 'add_packaging',
+      label: 'act.add_packaging',
+      fields: [
+        { name: 'kind', label: 'act.f_kind', kind: 'select', options: PACKAGING_KINDS },
+        { name: 'description', label: 'act.f_description', kind: 'text' },
+      ],
+      build: (v) => ({ op: 'add_packaging', id: newId(), item: { kind: v.kind, description: v.description ?? '' } }),
+    },
+    {
       key: 'send_packaging',
       label: 'act.send_packaging',
       fields: [
@@ -125,6 +135,15 @@ function orderActions(rec: Obj): Action[] {
         { name: 'at', label: 'act.f_date', kind: 'date' },
       ],
       build: (v) => ({ op: 'confirm_packaging', id: v.id, confirmed_ms: dayMs(v.at) }),
+    },
+    {
+      key: 'reject_packaging',
+      label: 'act.reject_packaging',
+      fields: [
+        { name: 'id', label: 'act.f_item', kind: 'select', options: packaging },
+        { name: 'comment', label: 'act.f_comment', kind: 'text' },
+      ],
+      build: (v) => ({ op: 'reject_packaging', id: v.id, comment: v.comment ?? '' }),
     },
     {
       key: 'complete_milestone',
