@@ -1085,6 +1085,19 @@ async fn a_tracking_sheet_upload_is_refused_clearly() {
         .await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
     assert!(answer.error().contains(".xlsx"), "{}", answer.error());
+    // A sheet of IMPORT_ROWS_MAX + 1 rows is refused whole, saying to split it.
+    let rows: Vec<gendan_server::excel::SheetRow> = (0..=gendan_server::excel::IMPORT_ROWS_MAX)
+        .map(|i| gendan_server::excel::SheetRow {
+            order_no: format!("SO-{i}"),
+            style_no: "S".into(),
+            milestones: vec![(None, None); gendan_core::plan::DEFAULT_TEMPLATE.len()],
+            ..Default::default()
+        })
+        .collect();
+    let sheet = gendan_server::excel::write_sheet(&rows, gendan_server::excel::Lang::En).unwrap();
+    let answer = s.upload(&merch, sheet).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    assert!(answer.error().contains("split"), "{}", answer.error());
     // At the limit the body is read (and is not a workbook); one byte over it is not.
     let answer = s.upload(&merch, vec![0; IMPORT_BYTES_MAX]).await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.error());
