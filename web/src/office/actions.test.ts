@@ -87,3 +87,22 @@ describe('order actions', () => {
     expect(() => act(rec, 'order', 'comment_sample', { sample: sampleId, text: '' })).toThrow();
   });
 });
+
+describe('commercial actions', () => {
+  it('the review sign-off and the deposit open the deposit gate', () => {
+    const rec = WasmRecord.create(
+      'order_commercial',
+      JSON.stringify({ order_id: 'order-1', order_no: 'SO-1', payment_term: 'deposit' }),
+      randomBytes16(),
+      'merch',
+      NOW,
+    );
+    const gate = () => ((rec.view('merch', true) as Obj).derived as Obj).payment_gate as Obj;
+    expect(gate().state).toBe('blocked');
+    let r = act(rec, 'order_commercial', 'sign_review', { step: 'price_check', name: 'Li' });
+    expect(JSON.stringify(r)).toContain('price_check');
+    r = act(rec, 'order_commercial', 'confirm_deposit', { amount: '1500.50', currency: 'usd', at: '2026-11-20' });
+    expect(JSON.stringify(r)).toContain('150050');
+    expect(gate().state).toBe('open');
+  });
+});
