@@ -86,6 +86,19 @@ describe('order actions', () => {
     const [sampleId] = Object.keys(view(rec).samples as Obj);
     expect(() => act(rec, 'order', 'comment_sample', { sample: sampleId, text: '' })).toThrow();
   });
+
+  it('an incomplete handover is refused with what is missing; accepting it is refused by the core', () => {
+    const rec = WasmRecord.create(
+      'order',
+      JSON.stringify({ order_no: 'SO-3', style_no: 'ST-3', factory: 'F1', lines: {} }),
+      randomBytes16(),
+      'merch',
+      NOW,
+    );
+    expect(() => act(rec, 'order', 'accept_handover', {})).toThrow();
+    const r = act(rec, 'order', 'refuse_handover', { missing: 'Approved sample pictures' });
+    expect(JSON.stringify(r.handover_decisions)).toContain('Approved sample pictures');
+  });
 });
 
 describe('commercial actions', () => {
