@@ -60,6 +60,13 @@ pub fn route_table() -> Vec<RouteEntry> {
             "/export/orders.xlsx",
             get(records::export_orders),
         ),
+        (
+            Method::POST,
+            "/import/orders.xlsx",
+            post(records::import_orders).layer(axum::extract::DefaultBodyLimit::max(
+                crate::excel::IMPORT_BYTES_MAX,
+            )),
+        ),
         (Method::GET, "/dashboard", get(office::dashboard)),
         (
             Method::GET,

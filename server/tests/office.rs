@@ -949,3 +949,163 @@ async fn dashboard_and_timeline_reads_are_bounded() {
     assert_eq!(t["truncated"], true);
     assert_eq!(t["records"].as_array().unwrap().len(), ORDER_RECORDS_MAX);
 }
+
+/// The order tracking sheet of the demo data, exported from a store of its own.
+async fn demo_sheet() -> Vec<u8> {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let storage = ServerStorage::new(store);
+    let config = SyncConfig {
+        hub: HubConfig {
+            peer_id: PeerId::new("gendan-demo"),
+            storage_id: StorageId::new("demo-storage"),
+            limits: HubLimits::default(),
+        },
+        pending_outbound_max: sync::PENDING_OUTBOUND_MAX_DEFAULT,
+        batch_events_max: sync::BATCH_EVENTS_MAX_DEFAULT,
+        idle_unload_ms: sync::IDLE_UNLOAD_MS_DEFAULT,
+    };
+    let sync = sync::spawn(config, Arc::new(storage.clone()));
+    assert!(
+        gendan_server::demo::seed_if_empty(&storage, &sync)
+            .await
+            .unwrap()
+    );
+    let bytes = gendan_server::excel::export(&storage, gendan_server::excel::Lang::Zh).unwrap();
+    sync.shutdown().await;
+    bytes
+}
+
+impl Server {
+    /// `POST /api/v1/import/orders.xlsx` with `body` as `token`'s user.
+    async fn upload(&self, token: &str, body: Vec<u8>) -> Answer {
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri("/api/v1/import/orders.xlsx")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(
+                header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            )
+            .body(Body::from(body))
+            .expect("a request");
+        self.send(request).await
+    }
+}
+
+/// A sheet exported from the demo, uploaded into a fresh server, creates its orders; the
+/// same upload again updates them; a bad row is reported by its number and the rest go in.
+#[tokio::test]
+async fn the_tracking_sheet_uploads_into_a_fresh_server() {
+    let sheet = demo_sheet().await;
+    let demo_rows: Vec<_> = gendan_server::excel::read_sheet(&sheet)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.unwrap().1)
+        .collect();
+    let mut orders: Vec<_> = demo_rows
+        .iter()
+        .map(|r| (r.order_no.clone(), r.style_no.clone()))
+        .collect();
+    orders.dedup();
+    assert!(orders.len() >= 3, "the demo has orders: {orders:?}");
+
+    let s = server().await;
+    let merch = s.login("merch").await;
+    let answer = s.upload(&merch, sheet.clone()).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.error());
+    assert_eq!(
+        answer.json(),
+        json!({"created": orders.len(), "updated": 0, "errors": []})
+    );
+    let search = s
+        .get(&format!("/api/v1/search?q={}", orders[0].0), &merch)
+        .await;
+    assert_eq!(search.status, StatusCode::OK, "{}", search.error());
+    assert!(
+        search
+            .body
+            .windows(orders[0].0.len())
+            .any(|w| w == orders[0].0.as_bytes()),
+        "{}",
+        String::from_utf8_lossy(&search.body)
+    );
+    // The server's own export now has the demo's rows.
+    let exported = s.get("/api/v1/export/orders.xlsx", &merch).await;
+    let rows: Vec<_> = gendan_server::excel::read_sheet(&exported.body)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.unwrap().1)
+        .collect();
+    assert_eq!(rows, demo_rows);
+
+    // Again, with one row's order no. blanked: that row is refused by number.
+    let mut bad = demo_rows.clone();
+    bad[1].order_no.clear();
+    let sheet = gendan_server::excel::write_sheet(&bad, gendan_server::excel::Lang::En).unwrap();
+    let answer = s.upload(&merch, sheet).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.error());
+    let summary = answer.json();
+    let errors = summary["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{summary}");
+    assert_eq!(errors[0]["row"], json!(3), "{summary}");
+    assert!(
+        errors[0]["message"].as_str().unwrap().contains("empty"),
+        "{summary}"
+    );
+    assert!(
+        summary["updated"].as_u64().unwrap() >= orders.len() as u64 - 1,
+        "{summary}"
+    );
+    assert_eq!(summary["created"], json!(0), "{summary}");
+}
+
+/// Field roles may not upload; an empty body, a non-workbook and a body over
+/// `IMPORT_BYTES_MAX` are refused with a message.
+#[tokio::test]
+async fn a_tracking_sheet_upload_is_refused_clearly() {
+    use gendan_server::excel::IMPORT_BYTES_MAX;
+    let s = server().await;
+    let merch = s.login("merch").await;
+    let qc = s.login("qc1").await;
+    let sheet = gendan_server::excel::write_sheet(&[], gendan_server::excel::Lang::Zh).unwrap();
+    let answer = s.upload(&qc, sheet.clone()).await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    assert!(answer.error().contains("office"), "{}", answer.error());
+    let answer = s.upload(&merch, sheet).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.error());
+    assert_eq!(
+        answer.json(),
+        json!({"created": 0, "updated": 0, "errors": []})
+    );
+    let answer = s.upload(&merch, Vec::new()).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    assert!(answer.error().contains("body"), "{}", answer.error());
+    let answer = s
+        .upload(&merch, b"order no,style no\nSO-1,ST-1\n".to_vec())
+        .await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    assert!(answer.error().contains(".xlsx"), "{}", answer.error());
+    // A sheet of IMPORT_ROWS_MAX + 1 rows is refused whole, saying to split it.
+    let rows: Vec<gendan_server::excel::SheetRow> = (0..=gendan_server::excel::IMPORT_ROWS_MAX)
+        .map(|i| gendan_server::excel::SheetRow {
+            order_no: format!("SO-{i}"),
+            style_no: "S".into(),
+            milestones: vec![(None, None); gendan_core::plan::DEFAULT_TEMPLATE.len()],
+            ..Default::default()
+        })
+        .collect();
+    let sheet = gendan_server::excel::write_sheet(&rows, gendan_server::excel::Lang::En).unwrap();
+    let answer = s.upload(&merch, sheet).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    assert!(answer.error().contains("split"), "{}", answer.error());
+    // At the limit the body is read (and is not a workbook); one byte over it is not.
+    let answer = s.upload(&merch, vec![0; IMPORT_BYTES_MAX]).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.error());
+    let answer = s.upload(&merch, vec![0; IMPORT_BYTES_MAX + 1]).await;
+    assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        answer.error().contains(&IMPORT_BYTES_MAX.to_string()),
+        "{}",
+        answer.error()
+    );
+}

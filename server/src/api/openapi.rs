@@ -443,6 +443,29 @@ pub fn document() -> Value {
         },
     );
 
+    add(
+        "/api/v1/import/orders.xlsx",
+        "post",
+        Op {
+            summary: "Imports an order tracking sheet (the body is the .xlsx workbook, at most \
+                      16 MiB and 5,000 rows): orders are created or updated, matched by order \
+                      no. + style no. (the same as `gendan import orders`). Bad rows are \
+                      reported by row number and skipped. Office roles only.",
+            tag: "records",
+            public: false,
+            parameters: Vec::new(),
+            body: Some(json!({
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
+                    { "schema": { "type": "string", "format": "binary" } } })),
+            responses: vec![
+                ("200", ok("What was imported.", schema_ref("ImportSummary"))),
+                ("400", bad()),
+                ("403", forbidden()),
+                ("413", error("The workbook is over 16 MiB.")),
+            ],
+        },
+    );
+
     // office
     let office_only = || error("Office roles only.");
     let summaries = || json!({ "type": "array", "items": schema_ref("RecordSummary") });
@@ -981,6 +1004,10 @@ fn schemas() -> Value {
             "attribution": { "allOf": [schema_ref("Attribution")], "nullable": true } } },
         "HistoryPage": { "type": "object", "properties": {
             "items": { "type": "array", "items": schema_ref("Change") }, "next": nullable_text } },
+        "ImportSummary": { "type": "object", "properties": {
+            "created": int, "updated": int,
+            "errors": { "type": "array", "items": { "type": "object", "properties": {
+                "row": int, "message": text } } } } },
         "SamplingPlan": { "type": "object", "properties": {
             "code_letter": text, "sample_size": int, "accept": int, "reject": int,
             "inspect_all": { "type": "boolean" } } },

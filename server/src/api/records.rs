@@ -911,3 +911,54 @@ pub async fn export_orders(
     )
         .into_response())
 }
+
+/// `POST /import/orders.xlsx`: reads an order tracking sheet (the body is the workbook's
+/// bytes, at most [`crate::excel::IMPORT_BYTES_MAX`]) and creates or updates its orders,
+/// as `gendan import orders` does. Office roles only. Answers the same summary: created,
+/// updated and the refused rows by number; bad rows never stop the good ones.
+pub async fn import_orders(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<crate::excel::ImportSummary>, ApiError> {
+    use crate::excel::{IMPORT_BYTES_MAX, SheetError};
+    let session = session(&state, &headers)?;
+    if !session.user.role.is_office() {
+        return Err(ApiError::forbidden(
+            "importing the order tracking sheet is for office roles",
+        ));
+    }
+    let bytes = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the file is larger than {IMPORT_BYTES_MAX} bytes; split the sheet"),
+            )
+        } else {
+            ApiError::bad_request(format!("the workbook could not be read: {rejection}"))
+        }
+    })?;
+    if bytes.is_empty() {
+        return Err(ApiError::bad_request(
+            "send the .xlsx workbook as the request body",
+        ));
+    }
+    let rows = blocking(move || {
+        crate::excel::read_sheet(&bytes).map_err(|e| match e {
+            SheetError::TooLarge(_) => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, e.to_string()),
+            SheetError::Store(_) | SheetError::Write(_) => ApiError::internal(e),
+            _ => ApiError::bad_request(e.to_string()),
+        })
+    })
+    .await?;
+    let now = i64::try_from(super::now_ms()).unwrap_or(i64::MAX);
+    let summary = crate::excel::import(
+        &state.storage,
+        &state.sync,
+        rows,
+        &session.user.username,
+        now,
+    )
+    .await;
+    Ok(Json(summary))
+}

@@ -124,6 +124,13 @@ export interface Assignee {
   warehouse: string | null;
 }
 
+/** What an upload of the tracking sheet did (the same as `gendan import orders`). */
+export interface ImportSummary {
+  created: number;
+  updated: number;
+  errors: { row: number; message: string }[];
+}
+
 export interface RecordAnswer {
   id: string;
   type: string;
@@ -140,13 +147,19 @@ export class OfficeApi {
     readonly fetchImpl: typeof fetch = (...a) => fetch(...a),
   ) {}
 
-  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  private call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return body === undefined
+      ? this.send(method, path)
+      : this.send(method, path, JSON.stringify(body), 'application/json');
+  }
+
+  private async send<T>(method: string, path: string, body?: BodyInit, contentType?: string): Promise<T> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (contentType) headers['content-type'] = contentType;
     const r = await this.fetchImpl(`${this.base}/api/v1${path}`, {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body,
       cache: 'no-store',
     });
     if (!r.ok) {
@@ -170,6 +183,16 @@ export class OfficeApi {
     });
     if (!r.ok) throw new ApiError(r.status, `${r.status} ${r.statusText}`);
     return r.blob();
+  }
+
+  /** Uploads an order tracking sheet; the server creates or updates its orders. */
+  importOrders(file: Blob): Promise<ImportSummary> {
+    return this.send('POST', '/import/orders.xlsx', file, 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
+  }
+
+  /** Applies one JSON operation to a record (the core's op enums), checked by the server. */
+  op(id: string, op: Record<string, unknown>): Promise<RecordAnswer> {
+    return this.call('POST', `/records/${encodeURIComponent(id)}/ops`, op);
   }
 
   dashboard(): Promise<Dashboard> {

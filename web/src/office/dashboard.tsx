@@ -2,7 +2,8 @@
 
 import { fmtDate, lang, t } from '../i18n';
 import { Section, run } from '../ui/common';
-import type { Dashboard as Data, OfficeApi } from './api';
+import { useState } from 'preact/hooks';
+import type { Dashboard as Data, ImportSummary, OfficeApi } from './api';
 import { LateChart, ParetoChart } from './chart';
 import { LoadState, OrderLink, RiskChip, SummaryTable, gateText, recordHref, useLoad, useOfficeApi } from './common';
 
@@ -19,6 +20,48 @@ async function download(api: OfficeApi): Promise<void> {
   });
 }
 
+/** The upload of a tracking sheet, and what the server did with it. */
+function Upload({ api, onDone }: { api: OfficeApi; onDone: () => void }) {
+  const [summary, setSummary] = useState<ImportSummary | null>(null);
+  const pick = async (input: HTMLInputElement) => {
+    const file = input.files?.[0];
+    if (!file) return;
+    await run(async () => {
+      setSummary(await api.importOrders(file));
+      onDone();
+    });
+    input.value = '';
+  };
+  return (
+    <>
+      <label class="btn">
+        {t('dash.import')}
+        <input
+          type="file"
+          accept=".xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+          hidden
+          data-testid="dash-import"
+          onChange={(e) => void pick(e.currentTarget)}
+        />
+      </label>
+      {summary && (
+        <div class="import-summary" data-testid="dash-import-summary">
+          <p>
+            {t('dash.import_summary', { created: summary.created, updated: summary.updated, errors: summary.errors.length })}
+          </p>
+          {summary.errors.length > 0 && (
+            <ul class="reasons">
+              {summary.errors.map((e) => (
+                <li key={e.row}>{t('dash.import_row', { row: e.row, message: e.message })}</li>
+              ))}
+            </ul>
+          )}
+        </div>
+      )}
+    </>
+  );
+}
+
 export function Dashboard() {
   const api = useOfficeApi();
   const state = useLoad(() => api.dashboard(), [api]);
@@ -30,6 +73,7 @@ export function Dashboard() {
           <button type="button" class="btn" onClick={() => void download(api)} data-testid="dash-export">
             {t('dash.export')}
           </button>
+          <Upload api={api} onDone={state.reload} />
           <button type="button" class="btn" onClick={state.reload} data-testid="dash-reload">
             {t('office.reload')}
           </button>

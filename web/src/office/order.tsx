@@ -1,8 +1,12 @@
 // The order page: its risk, payment gates, records and one timeline of what happened.
 
+import { useState } from 'preact/hooks';
+
 import { fmtDate, fmtDateTime, t, type MessageKey } from '../i18n';
 import { Section, StatusChip, Verdict } from '../ui/common';
 import { typeLabel } from '../ui/mywork';
+
+import { StageActions } from './actions';
 import type { Alarm, Timeline } from './api';
 import { LoadState, RiskChip, gateText, recordHref, useLoad, useOfficeApi, whatLabel } from './common';
 
@@ -35,8 +39,55 @@ export function OrderPage({ orderNo }: { orderNo: string }) {
           {t('office.reload')}
         </button>
       </div>
-      <LoadState state={state}>{(d) => <OrderBody d={d} />}</LoadState>
+      <LoadState state={state}>
+        {(d) => (
+          <>
+            <OrderBody d={d} />
+            <OrderActions d={d} onChange={state.reload} />
+          </>
+        )}
+      </LoadState>
     </div>
+  );
+}
+
+/** The types the office acts on from the order page. */
+const ACTION_TYPES = new Set(['order', 'order_commercial', 'purchase_order']);
+
+/** The follow-up actions of one of the order's records, chosen here; after each, the
+ *  record and the whole page (timeline, gates, risk) are read again. */
+function OrderActions({ d, onChange }: { d: Timeline; onChange: () => void }) {
+  const api = useOfficeApi();
+  const targets = d.records.filter((r) => ACTION_TYPES.has(r.record_type));
+  const [id, setId] = useState(targets[0]?.id ?? '');
+  const record = useLoad(() => (id ? api.record(id) : Promise.resolve(null)), [api, id]);
+  if (targets.length === 0) return null;
+  const r = record.data;
+  return (
+    <Section title={t('act.on_order')}>
+      <label class="field">
+        <span>{t('act.f_record')}</span>
+        <select data-testid="order-act-record" value={id} onChange={(e) => setId(e.currentTarget.value)}>
+          {targets.map((x) => (
+            <option key={x.id} value={x.id}>
+              {typeLabel(x.record_type)} {x.title}
+            </option>
+          ))}
+        </select>
+      </label>
+      {r && r.id === id && (
+        <StageActions
+          id={r.id}
+          type={r.type}
+          rec={r.view.record}
+          api={api}
+          onChange={() => {
+            record.reload();
+            onChange();
+          }}
+        />
+      )}
+    </Section>
   );
 }
 

@@ -8,6 +8,7 @@ import { fmtDate, fmtDateTime, t } from '../i18n';
 import { Section, StatusChip, Verdict, run, toast } from '../ui/common';
 import { typeLabel } from '../ui/mywork';
 import type { OfficeApi, RecordAnswer } from './api';
+import { StageActions } from './actions';
 import { LoadState, OrderLink, useLoad, useOfficeApi } from './common';
 
 type Obj = Record<string, unknown>;
@@ -66,6 +67,7 @@ function RecordBody({ r, api, onChange }: { r: RecordAnswer; api: OfficeApi; onC
       {r.type === 'inspection' && <InspectionDetail rec={rec} />}
       {r.type === 'stock_count' && <CountDetail rec={rec} d={d} />}
       {r.type === 'approval' && <ApprovalDetail id={r.id} rec={rec} d={d} api={api} onChange={onChange} />}
+      <StageActions id={r.id} type={r.type} rec={rec} api={api} onChange={onChange} />
       {r.type !== 'approval' && (
         <AssignPanel id={r.id} type={r.type} assignees={assignees} api={api} onChange={onChange} />
       )}

@@ -1,0 +1,346 @@
+// The follow-up actions of an order's stages: each a small form that posts one of the
+// core's JSON operations (OrderOp, CommercialOp, PurchaseOrderOp) to
+// POST /api/v1/records/{id}/ops. The server checks the write and the payment gate; its
+// refusal is shown as it says it (translated where the error has a code).
+
+import { useState } from 'preact/hooks';
+
+import { t, type MessageKey } from '../i18n';
+import { Section, run, toast } from '../ui/common';
+import type { OfficeApi } from './api';
+
+type Obj = Record<string, unknown>;
+const obj = (v: unknown): Obj => (v && typeof v === 'object' ? (v as Obj) : {});
+const str = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '');
+
+/** One input of an action's form. `options` lists a select's values and labels. */
+interface Field {
+  name: string;
+  label: MessageKey;
+  kind: 'text' | 'date' | 'number' | 'select';
+  options?: [string, string][];
+}
+
+/** One action: its label, its inputs, and the op built from their values. */
+interface Action {
+  key: string;
+  label: MessageKey;
+  fields: Field[];
+  build: (v: Record<string, string>) => Obj;
+}
+
+/** A new id for an item an op adds (unique enough within one record). */
+const newId = (): string => `w${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+
+/** Midday (local) of an `<input type=date>` value, in ms; today when empty. */
+function dayMs(v: string | undefined): number {
+  if (!v) return Date.now();
+  const [y, m, d] = v.split('-').map(Number);
+  return new Date(y, m - 1, d, 12).getTime();
+}
+
+/** The entries of a map field as select options: key and a readable label. */
+function optionsOf(rec: Obj, field: string, label: (v: Obj, k: string) => string): [string, string][] {
+  return Object.entries(obj(rec[field])).map(([k, v]) => [k, label(obj(v), k) || k]);
+}
+
+const ROUNDS: [string, string][] = ['proto', 'pp', 'signed', 'shipping'].map((r) => [r, r]);
+const PACKAGING_KINDS: [string, string][] = ['colour_box', 'card', 'label', 'hang_tag', 'sticker', 'shipping_mark'].map((k) => [k, k]);
+const LATE_CODES: [string, string][] = [
+  '',
+  'material_late',
+  'sample_rejected',
+  'customer_late',
+  'factory_capacity',
+  'quality_issue',
+  'payment_late',
+].map((c) => [c, c || '—']);
+
+function orderActions(rec: Obj): Action[] {
+  const samples = optionsOf(rec, 'samples', (v, k) => `${str(v.round)} ${k}`);
+  const packaging = optionsOf(rec, 'packaging', (v, k) => `${str(v.kind)} ${str(v.description) || k}`.trim());
+  const milestones = optionsOf(rec, 'milestones', (v, k) => str(v.name) || str(v.code) || k);
+  return [
+    {
+      key: 'accept_handover',
+      label: 'act.accept_handover',
+      fields: [],
+      build: () => ({ op: 'accept_handover', id: newId() }),
+    },
+    {
+      key: 'refuse_handover',
+      label: 'act.refuse_handover',
+      fields: [{ name: 'missing', label: 'act.f_missing', kind: 'text' }],
+      build: (v) => ({ op: 'refuse_handover', id: newId(), missing: v.missing ?? '' }),
+    },
+    {
+      key: 'add_sample',
+      label: 'act.add_sample',
+      fields: [
+        { name: 'round', label: 'act.f_round', kind: 'select', options: ROUNDS },
+        { name: 'sent', label: 'act.f_sent', kind: 'date' },
+      ],
+      build: (v) => ({ op: 'add_sample', id: newId(), round: v.round, sent_ms: dayMs(v.sent) }),
+    },
+    {
+      key: 'comment_sample',
+      label: 'act.comment_sample',
+      fields: [
+        { name: 'sample', label: 'act.f_sample', kind: 'select', options: samples },
+        { name: 'text', label: 'act.f_comment', kind: 'text' },
+      ],
+      build: (v) => ({ op: 'comment_sample', sample: v.sample, id: newId(), text: v.text ?? '' }),
+    },
+    {
+      key: 'decide_sample',
+      label: 'act.decide_sample',
+      fields: [
+        { name: 'sample', label: 'act.f_sample', kind: 'select', options: samples },
+        {
+          name: 'approved',
+          label: 'act.f_decision',
+          kind: 'select',
+          options: [
+            ['yes', t('act.approve')],
+            ['no', t('act.reject')],
+          ],
+        },
+        { name: 'signed_by', label: 'act.f_signed_by', kind: 'text' },
+      ],
+      build: (v) => ({ op: 'decide_sample', sample: v.sample, approved: v.approved !== 'no', signed_by: v.signed_by ?? '' }),
+    },
+    {
+      key: 'add_packaging',
+      label: 'act.add_packaging',
+      fields: [
+        { name: 'kind', label: 'act.f_kind', kind: 'select', options: PACKAGING_KINDS },
+        { name: 'description', label: 'act.f_description', kind: 'text' },
+      ],
+      build: (v) => ({ op: 'add_packaging', id: newId(), item: { kind: v.kind, description: v.description ?? '' } }),
+    },
+    {
+      key: 'send_packaging',
+      label: 'act.send_packaging',
+      fields: [
+        { name: 'id', label: 'act.f_item', kind: 'select', options: packaging },
+        { name: 'at', label: 'act.f_sent', kind: 'date' },
+      ],
+      build: (v) => ({ op: 'send_packaging', id: v.id, sent_ms: dayMs(v.at) }),
+    },
+    {
+      key: 'confirm_packaging',
+      label: 'act.confirm_packaging',
+      fields: [
+        { name: 'id', label: 'act.f_item', kind: 'select', options: packaging },
+        { name: 'at', label: 'act.f_date', kind: 'date' },
+      ],
+      build: (v) => ({ op: 'confirm_packaging', id: v.id, confirmed_ms: dayMs(v.at) }),
+    },
+    {
+      key: 'reject_packaging',
+      label: 'act.reject_packaging',
+      fields: [
+        { name: 'id', label: 'act.f_item', kind: 'select', options: packaging },
+        { name: 'comment', label: 'act.f_comment', kind: 'text' },
+      ],
+      build: (v) => ({ op: 'reject_packaging', id: v.id, comment: v.comment ?? '' }),
+    },
+    {
+      key: 'complete_milestone',
+      label: 'act.complete_milestone',
+      fields: [
+        { name: 'id', label: 'act.f_milestone', kind: 'select', options: milestones },
+        { name: 'actual', label: 'act.f_actual', kind: 'date' },
+        { name: 'late_code', label: 'act.f_late_code', kind: 'select', options: LATE_CODES },
+        { name: 'late_reason', label: 'act.f_late_reason', kind: 'text' },
+      ],
+      build: (v) => ({
+        op: 'complete_milestone',
+        id: v.id,
+        actual_ms: dayMs(v.actual),
+        late_code: v.late_code ?? '',
+        late_reason: v.late_reason ?? '',
+      }),
+    },
+    {
+      key: 'set_week_actual',
+      label: 'act.set_week_actual',
+      fields: [
+        { name: 'week', label: 'act.f_week', kind: 'date' },
+        { name: 'qty', label: 'act.f_qty', kind: 'number' },
+      ],
+      build: (v) => ({ op: 'set_week_actual', week_ms: dayMs(v.week), qty: Number(v.qty ?? 0) }),
+    },
+  ];
+}
+
+const COMMERCIAL_ACTIONS: Action[] = [
+  {
+    key: 'sign_review',
+    label: 'act.sign_review',
+    fields: [
+      {
+        name: 'step',
+        label: 'act.f_step',
+        kind: 'select',
+        options: [
+          ['price_check', 'price_check'],
+          ['tracking_sheet', 'tracking_sheet'],
+          ['cost_sheet', 'cost_sheet'],
+        ],
+      },
+      { name: 'department', label: 'act.f_department', kind: 'text' },
+      { name: 'name', label: 'act.f_name', kind: 'text' },
+    ],
+    build: (v) => ({ op: 'sign_review', step: v.step, department: v.department ?? '', name: v.name ?? '' }),
+  },
+  {
+    key: 'confirm_deposit',
+    label: 'act.confirm_deposit',
+    fields: [
+      { name: 'amount', label: 'act.f_amount', kind: 'number' },
+      { name: 'currency', label: 'act.f_currency', kind: 'text' },
+      { name: 'at', label: 'act.f_received', kind: 'date' },
+    ],
+    build: (v) => ({
+      op: 'confirm_deposit',
+      amount: { minor: Math.round(Number(v.amount ?? 0) * 100), currency: (v.currency || 'USD').toUpperCase() },
+      received_ms: dayMs(v.at),
+    }),
+  },
+  {
+    key: 'record_lc_received',
+    label: 'act.record_lc',
+    fields: [
+      { name: 'lc_no', label: 'act.f_lc_no', kind: 'text' },
+      { name: 'at', label: 'act.f_received', kind: 'date' },
+    ],
+    build: (v) => ({ op: 'record_lc_received', lc_no: v.lc_no ?? '', received_ms: dayMs(v.at) }),
+  },
+  {
+    key: 'check_lc',
+    label: 'act.check_lc',
+    fields: [
+      {
+        name: 'matches',
+        label: 'act.f_matches',
+        kind: 'select',
+        options: [
+          ['yes', t('act.yes')],
+          ['no', t('act.no')],
+        ],
+      },
+      { name: 'discrepancies', label: 'act.f_discrepancies', kind: 'text' },
+    ],
+    build: (v) => ({ op: 'check_lc', matches: v.matches !== 'no', discrepancies: v.discrepancies ?? '' }),
+  },
+];
+
+const PO_ACTIONS: Action[] = [
+  {
+    key: 'sign',
+    label: 'act.sign_po',
+    fields: [
+      {
+        name: 'role',
+        label: 'act.f_role',
+        kind: 'select',
+        options: [
+          ['sales', t('act.sales')],
+          ['general_manager', t('act.general_manager')],
+        ],
+      },
+      { name: 'name', label: 'act.f_name', kind: 'text' },
+    ],
+    build: (v) => ({ op: 'sign', role: v.role, name: v.name ?? '' }),
+  },
+  {
+    key: 'release',
+    label: 'act.release_po',
+    fields: [],
+    build: () => ({ op: 'release', released_ms: Date.now() }),
+  },
+];
+
+/** The actions of a record of `type`, or none for the types without office actions. */
+export function actionsFor(type: string, rec: Obj): Action[] {
+  if (type === 'order') return orderActions(rec);
+  if (type === 'order_commercial') return COMMERCIAL_ACTIONS;
+  if (type === 'purchase_order') return PO_ACTIONS;
+  return [];
+}
+
+export function StageActions({ id, type, rec, api, onChange }: { id: string; type: string; rec: Obj; api: OfficeApi; onChange: () => void }) {
+  const actions = actionsFor(type, rec);
+  const [open, setOpen] = useState(actions[0]?.key ?? '');
+  if (actions.length === 0) return null;
+  const action = actions.find((a) => a.key === open) ?? actions[0];
+  return (
+    <Section title={t('act.title')}>
+      <div class="row wrap" data-testid="stage-actions">
+        {actions.map((a) => (
+          <button
+            type="button"
+            key={a.key}
+            class={a.key === action.key ? 'btn btn-primary' : 'btn'}
+            data-testid={`act-${a.key}`}
+            onClick={() => setOpen(a.key)}
+          >
+            {t(a.label)}
+          </button>
+        ))}
+      </div>
+      <ActionForm key={action.key} action={action} id={id} api={api} onChange={onChange} />
+    </Section>
+  );
+}
+
+function ActionForm({ action, id, api, onChange }: { action: Action; id: string; api: OfficeApi; onChange: () => void }) {
+  const initial = Object.fromEntries(action.fields.filter((f) => f.kind === 'select').map((f) => [f.name, f.options?.[0]?.[0] ?? '']));
+  const [values, setValues] = useState<Record<string, string>>(initial);
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    const ok = await run(async () => {
+      await api.op(id, action.build(values));
+    });
+    setBusy(false);
+    if (ok) {
+      toast(t('act.done'));
+      onChange();
+    }
+  };
+  return (
+    <form class="stack" data-testid="action-form" data-action={action.key} onSubmit={(e) => void submit(e)}>
+      {action.fields.map((f) => (
+        <label key={f.name} class="field">
+          <span>{t(f.label)}</span>
+          {f.kind === 'select' ? (
+            <select
+              name={f.name}
+              value={values[f.name] ?? ''}
+              onChange={(e) => setValues({ ...values, [f.name]: e.currentTarget.value })}
+            >
+              {(f.options ?? []).map(([v, l]) => (
+                <option key={v} value={v}>
+                  {l}
+                </option>
+              ))}
+            </select>
+          ) : (
+            <input
+              name={f.name}
+              type={f.kind}
+              value={values[f.name] ?? ''}
+              onInput={(e) => setValues({ ...values, [f.name]: e.currentTarget.value })}
+            />
+          )}
+        </label>
+      ))}
+      <button type="submit" class="btn btn-primary" disabled={busy} data-testid="action-submit">
+        {t(action.label)}
+      </button>
+    </form>
+  );
+}
