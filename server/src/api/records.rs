@@ -334,11 +334,7 @@ fn refused(problems: &[gendan_core::common::Problem]) -> ApiError {
 /// 400 unless `user` is an existing account that could work on a record of `record_type`
 /// once assigned to it (the access rule the sync service applies: a QC inspector assigned
 /// to a shipment check would never receive it). Office accounts are never refused here.
-fn assignable(
-    state: &AppState,
-    user: &str,
-    record_type: RecordType,
-) -> Result<(), ApiError> {
+fn assignable(state: &AppState, user: &str, record_type: RecordType) -> Result<(), ApiError> {
     check_username(user).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let account = match state.storage.accounts.get_user(user) {
         Ok(Some(a)) => a,
