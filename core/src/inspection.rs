@@ -1106,7 +1106,8 @@ fn apply_to_doc(
             if !signature_sha256.is_empty() && !is_sha256_hex(signature_sha256) {
                 problems.push(Problem::new("signature_sha256", "must be a SHA-256 in hex"));
             }
-            let inspection: Inspection = autosurgeon::hydrate(doc)?;
+            let inspection: Inspection =
+                autosurgeon::hydrate(&crate::read_cache::CachedRead::new(doc))?;
             let derived = derive(&inspection);
             if derived.plan.is_none() {
                 problems.push(Problem::new(

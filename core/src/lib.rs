@@ -43,6 +43,7 @@ pub mod payment_gate;
 pub mod plan;
 pub mod protocol;
 pub mod purchase_order;
+pub mod read_cache;
 pub mod record;
 pub mod review;
 pub mod samples;

@@ -924,7 +924,7 @@ fn apply_to_doc(
             Ok(format!("milestone {id} re-planned to {planned_ms}"))
         }
         OrderOp::PlanBackwards { owners } => {
-            let order: Order = autosurgeon::hydrate(doc)?;
+            let order: Order = autosurgeon::hydrate(&crate::read_cache::CachedRead::new(doc))?;
             let planned =
                 crate::plan::plan_backwards(&order, crate::plan::DEFAULT_TEMPLATE, owners)
                     .map_err(|p| RecordError::Invalid(vec![p]))?;
@@ -999,7 +999,7 @@ fn apply_to_doc(
             Ok(format!("handover item {id} taken back"))
         }
         OrderOp::AcceptHandover { id } | OrderOp::RefuseHandover { id, .. } => {
-            let order: Order = autosurgeon::hydrate(doc)?;
+            let order: Order = autosurgeon::hydrate(&crate::read_cache::CachedRead::new(doc))?;
             let (accepted, missing) = match op {
                 OrderOp::RefuseHandover { missing, .. } => (false, missing.clone()),
                 _ => (true, String::new()),

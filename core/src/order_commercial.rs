@@ -335,7 +335,8 @@ pub fn apply_commercial(
             matches,
             discrepancies,
         } => {
-            let c: OrderCommercial = autosurgeon::hydrate(doc)?;
+            let c: OrderCommercial =
+                autosurgeon::hydrate(&crate::read_cache::CachedRead::new(doc))?;
             let mut problems = Vec::new();
             if c.lc_received_ms.0 <= 0 || c.lc_no.is_empty() {
                 problems.push(Problem::new(
@@ -381,7 +382,8 @@ pub fn apply_commercial(
             department,
             name,
         } => {
-            let c: OrderCommercial = autosurgeon::hydrate(doc)?;
+            let c: OrderCommercial =
+                autosurgeon::hydrate(&crate::read_cache::CachedRead::new(doc))?;
             let mut problems = Vec::new();
             check_required(&mut problems, "name", name);
             check_text(&mut problems, "name", name, SHORT_TEXT_BYTES_MAX);

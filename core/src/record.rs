@@ -13,6 +13,7 @@ use autosurgeon::{Hydrate, Reconcile};
 use serde::Serialize;
 
 use crate::common::{EditContext, Int, Problem, Username, string_enum};
+use crate::read_cache::CachedRead;
 
 string_enum! {
     /// The kind of record a document holds: the `type` key at its root.
@@ -292,12 +293,12 @@ impl Record {
 
     /// The header keys every record has.
     pub fn header(&self) -> Result<RecordHeader, RecordError> {
-        Ok(autosurgeon::hydrate(&self.doc)?)
+        Ok(autosurgeon::hydrate(&CachedRead::new(&self.doc))?)
     }
 
     /// Reads the whole record as the typed value `T`.
     pub fn read<T: Hydrate>(&self) -> Result<T, RecordError> {
-        Ok(autosurgeon::hydrate(&self.doc)?)
+        Ok(autosurgeon::hydrate(&CachedRead::new(&self.doc))?)
     }
 
     /// The underlying document.
@@ -420,7 +421,7 @@ pub fn read_type<D: ReadDoc>(doc: &D) -> Option<RecordType> {
 /// The header of a document that reads as a record.
 pub fn read_header<D: ReadDoc + autosurgeon::ReadDoc>(doc: &D) -> Option<RecordHeader> {
     read_type(doc)?;
-    autosurgeon::hydrate(doc).ok()
+    autosurgeon::hydrate(&CachedRead::new(doc)).ok()
 }
 
 /// The schema version at a document's root (0 when missing).

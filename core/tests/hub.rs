@@ -540,3 +540,32 @@ fn local_edits_in_place_write_what_was_committed() {
         Some(server)
     );
 }
+
+#[test]
+fn a_created_document_is_installed_whole_and_served() {
+    let mut f = Fixture::new(HubLimits::default());
+    let doc = f.doc;
+    let made = automerge::AutoCommit::load(&f.bytes).unwrap();
+    let heads = automerge::transaction::Transactable::base_heads(&made);
+    assert!(f.hub.create_local(doc, made, f.bytes.clone()).is_ok());
+    let out = f.run();
+    // Written as it came, marked changed for the summaries, readable at once.
+    assert_eq!(out.writes.len(), 1);
+    let StoreWrite::Append {
+        doc: written,
+        bytes,
+    } = &out.writes[0];
+    assert_eq!((written, bytes), (&doc, &f.bytes));
+    assert_eq!(
+        f.hub
+            .with_document(&doc, automerge::transaction::Transactable::base_heads),
+        Some(heads)
+    );
+    // The owner's device gets it like any stored record.
+    f.connect(1, qc("qc1"), "tablet");
+    let out = f.request(1, "tablet", doc);
+    assert!(matches!(sent(&out, 1)[0], Message::Sync { .. }));
+    // A second creation under the same id is handed back, not installed over it.
+    let again = automerge::AutoCommit::load(&f.bytes).unwrap();
+    assert!(f.hub.create_local(doc, again, f.bytes.clone()).is_err());
+}

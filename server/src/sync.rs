@@ -509,12 +509,16 @@ impl Loop {
             return Err(format!("record {doc} already exists"));
         }
         let mut new = AutoCommit::load(bytes).map_err(|e| e.to_string())?;
-        let changes: Vec<Change> = new.get_changes(&[]);
-        let hashes = changes.iter().map(Change::hash).collect();
-        self.ensure_loaded(doc, turn, pending)?;
-        self.hub
-            .apply_local(doc, changes)
-            .map_err(|e| e.to_string())?;
+        let hashes = new.get_changes_meta(&[]).iter().map(|c| c.hash).collect();
+        // The common case: nobody has asked for the id yet, so the loaded document becomes
+        // the hub's copy as it is (no replay of its changes into an empty document).
+        if let Err(mut new) = self.hub.create_local(doc, new, bytes.to_vec()) {
+            let changes: Vec<Change> = new.get_changes(&[]);
+            self.ensure_loaded(doc, turn, pending)?;
+            self.hub
+                .apply_local(doc, changes)
+                .map_err(|e| e.to_string())?;
+        }
         turn.local.push((doc, user.to_string(), hashes));
         Ok(())
     }

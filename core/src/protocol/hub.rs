@@ -941,6 +941,44 @@ impl Hub {
         Ok(true)
     }
 
+    /// Installs a whole new document made outside any sync session — a record created
+    /// through REST — without replaying its changes into an empty one: the document itself
+    /// becomes the hub's copy and `bytes` (what it was loaded from) are written. When the
+    /// hub already has a slot for `doc_id` (a connection asked for it, or it is loading)
+    /// the document is handed back: the caller then applies its changes with
+    /// [`Hub::apply_local`], which keeps the waiting connections.
+    pub fn create_local(
+        &mut self,
+        doc_id: DocumentId,
+        mut doc: AutoCommit,
+        bytes: Vec<u8>,
+    ) -> Result<(), Box<AutoCommit>> {
+        if self.docs.contains_key(&doc_id) {
+            return Err(Box::new(doc));
+        }
+        // Everything in it is written below: start incremental saves from here.
+        let _ = doc.save_incremental();
+        let header = crate::record::read_header(&doc);
+        self.docs.insert(
+            doc_id,
+            Slot::Loaded(Box::new(LoadedDoc {
+                doc,
+                header,
+                exists: true,
+                active: BTreeSet::new(),
+                waiting: BTreeSet::new(),
+                dirty: true,
+                last_used_ms: self.now_ms,
+            })),
+        );
+        self.dirty.insert(doc_id);
+        self.out
+            .writes
+            .push(StoreWrite::Append { doc: doc_id, bytes });
+        self.out.changed.push(doc_id);
+        Ok(())
+    }
+
     /// Edits a loaded document in place as `actor` — the server's own writes, such as an
     /// index entry — without copying it. `edit` commits what it changes; operations it left
     /// uncommitted are rolled back. Whatever was committed, even when `edit` then failed, is
