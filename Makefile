@@ -40,8 +40,18 @@ WEB_BUILD_CMD ?= { [ -f node_modules/.package-lock.json ] && [ ! package-lock.js
 # automerge-repo JS clients against a real server, then the PWA in headless Chromium.
 E2E_CMD ?= $(MAKE) --no-print-directory js-interop && $(MAKE) --no-print-directory web-e2e
 
-# The steps of `make test`, in order. Each is also a target of its own.
-TEST_STEPS := setup fmt-check clippy clippy-wasm test-native fuzz-smoke wasm test-wasm web-test e2e
+# The steps of `make test`, in order. Each is also a target of its own. Clippy has no step
+# of its own: it is the compiler of our crates in test-native and wasm (LINT_ENV, below).
+TEST_STEPS := setup fmt-check test-native fuzz-smoke wasm test-wasm web-test e2e
+
+# Clippy as the compiler of the workspace's own crates, the way `cargo clippy` runs it
+# (RUSTC_WORKSPACE_WRAPPER=clippy-driver; CLIPPY_ARGS is how cargo-clippy passes
+# `-- -D warnings` to it): the builds below lint what they compile, with every warning an
+# error, instead of `make test` type-checking the whole tree a second time for `cargo
+# clippy`. Dependencies are compiled by plain rustc, as under `cargo clippy`. Every debug
+# build in this Makefile uses it, so they share one set of artifacts. `make clippy` and
+# `make clippy-wasm` still run cargo clippy on its own.
+LINT_ENV := RUSTC_WORKSPACE_WRAPPER=clippy-driver CLIPPY_ARGS=-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__
 
 banner = @printf '\n\033[1m==== %s ====\033[0m\n' "$(1)"
 
@@ -65,10 +75,12 @@ server:
 	$(CARGO) build --release -p gendan-server
 
 # The WASM module into web/pkg/ (tools/build-wasm.sh: cargo, wasm-bindgen, wasm-opt,
-# import check, sizes).
+# import check, sizes). Under `make test` (LINT=1) gendan-core is compiled through clippy
+# (LINT_ENV): that is the lint of the wasm32 code and the bindings. `make build` does not
+# lint, so a newer toolchain's new lints never stop `make run`.
 wasm:
-	$(call banner,WASM module: build web/pkg, import check, smoke test)
-	tools/build-wasm.sh
+	$(call banner,WASM module: build web/pkg$(if $(LINT), (clippy -D warnings on wasm32)), import check, smoke test)
+	$(if $(LINT),$(LINT_ENV)) tools/build-wasm.sh
 	node tools/smoke-wasm.mjs web/pkg
 
 web-build: wasm web-dist
@@ -96,7 +108,7 @@ test:
 	  n=$$((n + 1)); \
 	  printf '\n\033[1m#### make test: step %s/%s: %s\033[0m\n' "$$n" "$(words $(TEST_STEPS))" "$$step"; \
 	  start=$$(date +%s); \
-	  if ! $(MAKE) --no-print-directory $$step; then \
+	  if ! $(MAKE) --no-print-directory $$step LINT=1; then \
 	    printf '\n\033[1;31mmake test: FAILED at step "%s" (after %ss)\033[0m\n' "$$step" "$$(( $$(date +%s) - start ))"; \
 	    exit 1; \
 	  fi; \
@@ -122,11 +134,16 @@ clippy-wasm:
 # GENDAN_OFFLINE_RECORDS, 200). Longer: GENDAN_KILL9_TRIALS=100 make test-native.
 FAULT_TESTS := --test kill9 --test long_offline
 
+# Builds every target of the workspace (tests, benches, examples, binaries) through clippy
+# (LINT_ENV: -D warnings), then runs the tests. The fault tests run with --workspace too:
+# `-p gendan-tests` would resolve features differently and rebuild much of the tree.
 test-native:
+	$(call banner,build and lint every target (clippy -D warnings, native))
+	$(LINT_ENV) $(CARGO) test --workspace --all-targets --no-run
 	$(call banner,cargo test --workspace (native))
-	$(CARGO) test --workspace -- --skip acknowledged_changes_survive_kill_9 --skip a_week_offline_loses_no_edit
+	$(LINT_ENV) $(CARGO) test --workspace -- --skip acknowledged_changes_survive_kill_9 --skip a_week_offline_loses_no_edit
 	$(call banner,fault harness: kill -9 loop and a week offline)
-	$(CARGO) test -p gendan-tests $(FAULT_TESTS) -- --nocapture 2>&1 | grep -E '^(kill-9|  trial|long offline|test |thread|failures|test result)' ; exit $${PIPESTATUS[0]}
+	$(LINT_ENV) $(CARGO) test --workspace $(FAULT_TESTS) -- --nocapture 2>&1 | grep -E '^(kill-9|  trial|long offline|test |thread|failures|test result)' ; exit $${PIPESTATUS[0]}
 
 # `wasm` (above) is a step too: build, import check, smoke test.
 
@@ -144,10 +161,11 @@ web-test:
 
 # The PWA end to end: headless Chromium (Debian's, installed by web/e2e/setup.sh when
 # missing) against `target/debug/gendan serve --demo` on a free port with a fresh data dir.
+# The binary is built as test-native builds it (a no-op after it; see js-interop).
 web-e2e:
 	$(call banner,PWA end to end (headless Chromium, real server))
 	web/e2e/setup.sh
-	$(CARGO) build -p gendan-server
+	$(LINT_ENV) $(CARGO) test --workspace --no-run --quiet
 	$(MAKE) --no-print-directory web-dist
 	cd web && npm run e2e
 
@@ -166,12 +184,12 @@ web-bench:
 
 # Interop with the stock automerge-repo 2.5.6 JS client (tests/js, node --test): it starts
 # `target/debug/gendan serve --demo` on a free port with a fresh data dir. The binary is
-# built as `cargo test --workspace` builds it (after test-native: a no-op; `cargo build -p
-# gendan-server` resolves features differently and rebuilds much of the tree). Node
+# built as test-native builds it, clippy included (after test-native: a no-op; `cargo build
+# -p gendan-server` resolves features differently and rebuilds much of the tree). Node
 # packages come from tests/js/package-lock.json (reinstalled when it changes).
 js-interop:
 	$(call banner,sync interop: stock automerge-repo JS clients (tests/js))
-	$(CARGO) test --workspace --no-run --quiet
+	$(LINT_ENV) $(CARGO) test --workspace --no-run --quiet
 	cd tests/js && { [ -f node_modules/.package-lock.json ] && [ ! package-lock.json -nt node_modules/.package-lock.json ] || { npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.package-lock.json; }; } && npm test
 
 e2e:
@@ -210,7 +228,7 @@ ifeq ($(strip $(FUZZ_TEST_SECONDS)),0)
 	@echo "fuzz-smoke: no fuzzing (FUZZ_TEST_SECONDS=0); replaying the committed inputs"
 	CARGO=$(CARGO) fuzz/run.sh replay
 else
-	CARGO=$(CARGO) FUZZ_SECONDS=$(FUZZ_TEST_SECONDS) fuzz/run.sh fuzz
+	CARGO=$(CARGO) FUZZ_SECONDS=$(FUZZ_TEST_SECONDS) FUZZ_CODEGEN_UNITS=16 fuzz/run.sh fuzz
 endif
 
 fuzz:

@@ -15,6 +15,10 @@
 #                    crates). Measured: no cheaper to build cold (8 min 20 s CPU against
 #                    6 min 20 s: the dependencies are optimised either way) and slower to
 #                    run, so the default builds optimised.
+#   FUZZ_CODEGEN_UNITS  codegen units for the build (default: cargo-fuzz's 1 in release,
+#                    which builds automerge on one core). `make test`'s short run passes
+#                    16: a faster build, somewhat slower executions, which a 5 s run does
+#                    not need.
 #   FUZZ_RSS_MB      libFuzzer's memory limit (default 2048)
 #   FUZZ_KNOWN_OOM   targets whose running out of memory is a known open bug, reported but
 #                    not a failure (default: document_load — Automerge 0.12 can take GBs
@@ -35,6 +39,7 @@ FUZZ_TARGETS="${FUZZ_TARGETS:-frame_decode document_load write_check hub}"
 FUZZ_SANITIZER="${FUZZ_SANITIZER:-none}"
 FUZZ_RSS_MB="${FUZZ_RSS_MB:-2048}"
 FUZZ_DEV="${FUZZ_DEV:-0}"
+FUZZ_CODEGEN_UNITS="${FUZZ_CODEGEN_UNITS:-}"
 FUZZ_KNOWN_OOM="${FUZZ_KNOWN_OOM-document_load}"
 # The cargo-fuzz release known to build with this toolchain (Rust 1.95); --locked uses
 # the dependency versions it was released with.
@@ -64,6 +69,9 @@ fuzz() {
   local flags=(--sanitizer "$FUZZ_SANITIZER")
   if [[ "$FUZZ_DEV" == 1 ]]; then
     flags+=(--dev)
+  fi
+  if [[ -n "$FUZZ_CODEGEN_UNITS" ]]; then
+    flags+=(--codegen-units "$FUZZ_CODEGEN_UNITS")
   fi
   if [[ "$FUZZ_SANITIZER" != none ]]; then
     # Sanitizers are -Z flags: accepted by the stable compiler only with this.

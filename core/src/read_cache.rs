@@ -194,7 +194,7 @@ mod tests {
         );
 
         let c = CachedRead::new(&a);
-        let root = ROOT.into();
+        let root = ROOT;
         for key in ["title", "items", "note", "missing"] {
             assert_eq!(
                 c.get(&root, key).unwrap(),
