@@ -33,6 +33,9 @@ use crate::{Params, close_all, open_all, sync_all};
 /// Field users the records are assigned to, round-robin.
 const FILL_USERS: usize = 50;
 
+/// How long the fill's sync service keeps a record it no longer touches.
+const FILL_IDLE_UNLOAD_MS: u64 = 1_000;
+
 /// What the memory-at-rest step saw.
 #[derive(Debug)]
 pub struct RestResult {
@@ -102,7 +105,9 @@ pub fn fill(data: &Path, records: usize) {
             },
             pending_outbound_max: sync::PENDING_OUTBOUND_MAX_DEFAULT,
             batch_events_max: sync::BATCH_EVENTS_MAX_DEFAULT,
-            idle_unload_ms: sync::IDLE_UNLOAD_MS_DEFAULT,
+            // The fill touches each record once: keep the hub small instead of holding
+            // every new record for the server's 30 s.
+            idle_unload_ms: FILL_IDLE_UNLOAD_MS,
         };
         let handle = sync::spawn(config, Arc::new(storage.clone()));
         let ctx = EditContext::new("bench-office", now_ms());
