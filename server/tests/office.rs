@@ -75,7 +75,12 @@ async fn server() -> Server {
                 display_name: None,
                 factory: factory.map(str::to_string),
                 warehouse: warehouse.map(str::to_string),
-                titles: Vec::new(),
+                // The approver is the general manager (special approvals).
+                titles: if *username == "boss" {
+                    vec!["general_manager".into()]
+                } else {
+                    Vec::new()
+                },
             })
             .expect("user added");
     }
@@ -1401,4 +1406,94 @@ fn the_web_code_list_is_the_cores() {
         "{} differs from the core's codes; run GENDAN_WRITE_CODES=1 cargo test -p gendan-server --test office the_web_code_list",
         path.display()
     );
+}
+
+/// A special approval opened from the shipped chain by its name alone (its kind, purpose and
+/// the general manager's step filled in by the server) waits in the general manager's
+/// inbox; once approved, the PO's payment gate opens by special approval and the PO
+/// releases. An unknown chain is refused.
+#[tokio::test]
+async fn a_special_approval_from_the_shipped_chain_opens_the_gate() {
+    let s = server().await;
+    let merch = s.login("merch").await;
+    let boss = s.login("boss").await;
+    let order = s
+        .create(
+            &merch,
+            json!({"type": "order", "order_no": "SO-S", "style_no": "ST-1", "factory": "F1"}),
+        )
+        .await;
+    let (po, _) = s.deposit_po(&merch, &order, "SO-S").await;
+    let before = s.get("/api/v1/orders/SO-S/timeline", &merch).await.json();
+    assert_eq!(before["gates"][0]["gate"]["state"], "blocked");
+
+    let unknown = s
+        .post(
+            "/api/v1/records",
+            &merch,
+            json!({"type": "approval", "chain": "nope", "subject": "x", "order_no": "SO-S"}),
+        )
+        .await;
+    assert_eq!(
+        unknown.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        unknown.error()
+    );
+
+    let request = s
+        .create(
+            &merch,
+            json!({"type": "approval", "chain": "special_po_release",
+                   "subject": "Release PO-SO-S before the deposit", "order_no": "SO-S",
+                   "record_id": order, "reason": "Factory slot on Monday"}),
+        )
+        .await;
+    let read = s
+        .get(&format!("/api/v1/records/{request}"), &merch)
+        .await
+        .json();
+    assert_eq!(read["view"]["record"]["kind"], "special");
+    assert_eq!(read["view"]["record"]["purpose"], "po_release");
+    assert_eq!(
+        read["view"]["record"]["steps"]["s1"]["role"],
+        "general_manager"
+    );
+
+    let inbox = s.dashboard(&boss).await;
+    assert_eq!(
+        ids_in(&inbox["my_approvals"]),
+        vec![request.clone()],
+        "{inbox}"
+    );
+    assert_eq!(s.dashboard(&merch).await["my_approvals"], json!([]));
+    let decided = s
+        .post(
+            &format!("/api/v1/records/{request}/decide"),
+            &boss,
+            json!({"step": "s1", "approved": true, "comment": "OK, once"}),
+        )
+        .await;
+    assert_eq!(decided.status, StatusCode::OK, "{}", decided.error());
+
+    let after = s.get("/api/v1/orders/SO-S/timeline", &merch).await.json();
+    assert_eq!(
+        after["gates"][0]["gate"]["state"], "open_by_special_approval",
+        "{after}"
+    );
+    assert_eq!(
+        after["gates"][0]["gate"]["reason"],
+        "Factory slot on Monday"
+    );
+    // The PO is signed by sales and the GM, then released past the deposit.
+    for role in ["sales", "general_manager"] {
+        s.op(
+            &merch,
+            &po,
+            json!({"op": "sign", "role": role, "name": role}),
+        )
+        .await;
+    }
+    let dash = s.dashboard(&merch).await;
+    assert_eq!(dash["blocked_pos"], json!([]));
 }

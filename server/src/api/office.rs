@@ -355,14 +355,15 @@ fn dashboard_of(state: &AppState, session: &Session, now_ms: i64) -> Result<Valu
     let (approvals, more) = summaries_of(state, RecordType::Approval, DASHBOARD_RECORDS_MAX)?;
     truncated |= more;
     let mut mine = Vec::new();
-    let role = session.user.role;
+    // The steps the caller decides: by a job title (the general manager's special approval)
+    // or by their role, as the decision check allows.
+    let principal = session.user.principal();
+    let roles = principal.decision_roles();
     for s in approvals.iter().filter(|s| s.status == "pending") {
         let Some(req) = cached_read::<ApprovalRequest>(state, &s.id, RecordType::Approval)? else {
             continue;
         };
-        if let Some(step) =
-            approval::waiting_for(&req, &session.user.username, &[role.as_str()], now_ms)
-        {
+        if let Some(step) = approval::waiting_for(&req, &session.user.username, &roles, now_ms) {
             let view = approval::view(&req, now_ms);
             mine.push(MyApproval {
                 id: s.id.clone(),

@@ -298,6 +298,9 @@ pub async fn create(
     for user in &assignees {
         assignable(&state, user, record_type)?;
     }
+    if record_type == RecordType::Approval {
+        from_shipped_chain(fields)?;
+    }
     let ctx = EditContext::new(p.user.clone(), now_unix_ms());
     let actor = actor_from_bytes(&random_bytes16());
     let mut record =
@@ -325,6 +328,36 @@ pub async fn create(
         Json(json!({ "id": id.to_string() })),
     )
         .into_response())
+}
+
+/// An approval request naming a shipped chain (`"chain": "special_po_release"`) and no steps
+/// of its own gets the chain's kind, purpose and steps (`chains::new_request`), so a client
+/// opens a request "through the shipped chain" without copying its configuration. 400 for
+/// a chain name that is not shipped.
+fn from_shipped_chain(fields: &mut serde_json::Map<String, Value>) -> Result<(), ApiError> {
+    let Some(Value::String(name)) = fields.get("chain") else {
+        return Ok(());
+    };
+    let has_steps = ["steps", "chain_steps"]
+        .iter()
+        .any(|k| fields.get(*k).is_some_and(|v| !v.is_null()));
+    if has_steps {
+        return Ok(());
+    }
+    let Some(config) = gendan_core::chains::by_name(name) else {
+        return Err(ApiError::bad_request(format!(
+            "chain: {name:?} is not a shipped approval chain"
+        ))
+        .with_param("chain", name));
+    };
+    let new = gendan_core::chains::new_request(config, "");
+    let shipped = serde_json::to_value(&new).map_err(ApiError::internal)?;
+    for key in ["kind", "purpose", "chain_steps"] {
+        if let Some(v) = shipped.get(key) {
+            fields.insert(key.to_string(), v.clone());
+        }
+    }
+    Ok(())
 }
 
 /// 403 for a change the write check refuses, listing every problem.
