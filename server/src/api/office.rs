@@ -555,7 +555,7 @@ fn timeline_of(state: &AppState, order_no: &str, now_ms: i64) -> Result<Value, A
         return Err(
             ApiError::not_found(format!("there is no record of order {order_no}"))
                 .with_code(codes::ORDER_NOT_FOUND)
-                .with_param("order_no", &order_no),
+                .with_param("order_no", order_no),
         );
     }
     events.sort_by(|a, b| {

@@ -490,7 +490,8 @@ pub async fn read(
 // Edits
 
 /// An edit of a record, given the edit context; fails with the core's message.
-type Edit = Box<dyn FnOnce(&mut Record, &EditContext) -> Result<(), RecordError> + Send>;
+/// (The core's error is boxed: it is large, and travels through the sync loop.)
+type Edit = Box<dyn FnOnce(&mut Record, &EditContext) -> Result<(), Box<RecordError>> + Send>;
 
 /// Runs `edit` as `p` inside the sync loop, with the write check a device's change set
 /// passes (access on the record as it is there, the paths touched, the schema). Returns
@@ -622,7 +623,9 @@ pub async fn apply_op(
         &state,
         &session.user.principal(),
         loaded.id,
-        Box::new(move |record, ctx| ops::apply_json_with_gate(record, &op, op_gate.as_ref(), ctx)),
+        Box::new(move |record, ctx| {
+            ops::apply_json_with_gate(record, &op, op_gate.as_ref(), ctx).map_err(Box::new)
+        }),
         gate,
     )
     .await?;
@@ -737,6 +740,7 @@ pub async fn decide(
                 &who.decision_roles(),
                 ctx,
             )
+            .map_err(Box::new)
         }),
     )
     .await?;
@@ -859,8 +863,8 @@ pub async fn copy_packaging(
                 // Through the core's JSON entry point, which gives each its activity entry.
                 for op in &fresh_ops {
                     let json = serde_json::to_string(op)
-                        .map_err(|e| RecordError::BadOperation(e.to_string()))?;
-                    ops::apply_json_with_gate(record, &json, None, ctx)?;
+                        .map_err(|e| Box::new(RecordError::BadOperation(e.to_string())))?;
+                    ops::apply_json_with_gate(record, &json, None, ctx).map_err(Box::new)?;
                 }
                 Ok(())
             }),
@@ -964,6 +968,7 @@ async fn change_assignment(
             } else {
                 record.unassign(ctx, &user)
             }
+            .map_err(Box::new)
         }),
     )
     .await?;
