@@ -127,6 +127,22 @@ fn inspection_defects(record: &Record) -> Result<Option<InspectionDefects>, Stri
     }))
 }
 
+/// An order as the T&A risk reads it (`plan::risk_report`: milestones, the weekly schedule,
+/// packaging, dates and names), without what risk never reads (the activity log, notes,
+/// handover, samples), so the cache keeps orders small.
+fn order_for_risk(record: &Record) -> Result<Option<Order>, String> {
+    if record.record_type() != RecordType::Order {
+        return Ok(None);
+    }
+    let mut order: Order = record.read().map_err(|e| e.to_string())?;
+    order.activity.clear();
+    order.notes.clear();
+    order.handover_items.clear();
+    order.handover_decisions.clear();
+    order.samples.clear();
+    Ok(Some(order))
+}
+
 /// Up to `max` summaries of records of `record_type`, and whether there were more.
 fn summaries_of(
     state: &AppState,
@@ -225,7 +241,7 @@ fn dashboard_of(state: &AppState, session: &Session, now_ms: i64) -> Result<Valu
     truncated |= more;
     let mut orders: Vec<(String, Arc<Order>)> = Vec::new();
     for s in &order_summaries {
-        if let Some(order) = cached_read::<Order>(state, &s.id, RecordType::Order)? {
+        if let Some(order) = cached(state, &s.id, order_for_risk)? {
             orders.push((s.id.clone(), order));
         }
     }
