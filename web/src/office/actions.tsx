@@ -61,14 +61,6 @@ function orderActions(rec: Obj): Action[] {
   const milestones = optionsOf(rec, 'milestones', (v, k) => milestoneLabel(str(v.code) || k, str(v.name)));
   return [
     {
-      // A repeat order (翻单): the previous order's packaging and shipping marks, to adjust.
-      // Its own form (CopyPackagingForm) and endpoint, not an op.
-      key: 'copy_packaging',
-      label: 'act.copy_packaging',
-      fields: [],
-      build: () => ({}),
-    },
-    {
       key: 'accept_handover',
       label: 'act.accept_handover',
       fields: [],
@@ -115,6 +107,14 @@ function orderActions(rec: Obj): Action[] {
         { name: 'signed_by', label: 'act.f_signed_by', kind: 'text' },
       ],
       build: (v) => ({ op: 'decide_sample', sample: v.sample, approved: v.approved !== 'no', signed_by: v.signed_by ?? '' }),
+    },
+    {
+      // A repeat order (翻单): the previous order's packaging and shipping marks, to adjust.
+      // Its own form (CopyPackagingForm) and endpoint, not an op.
+      key: 'copy_packaging',
+      label: 'act.copy_packaging',
+      fields: [],
+      build: () => ({}),
     },
     {
       key: 'add_packaging',
