@@ -9,7 +9,9 @@
 //! set, and are durable, attributed and fanned out to devices before the answer is sent.
 //!
 //! Bodies are JSON (read whatever the `Content-Type`), answers are JSON, and every error is
-//! `{"error": "<what was wrong>"}` ([`ApiError`]). The routes are one table ([`route_table`])
+//! `{"error": "<what was wrong>", "code", "params", "problems"}` ([`ApiError`]): a stable
+//! code (`crate::serve::codes`, or the core's) with the values its message names, which
+//! interfaces translate; the English text is for API users. The routes are one table ([`route_table`])
 //! so the OpenAPI description can be checked against it.
 //!
 //! Modules: [`records`] (list, create, read, edit, assign, history), [`office`] (dashboard,
@@ -47,6 +49,11 @@ pub fn route_table() -> Vec<RouteEntry> {
         (Method::GET, "/records/{id}", get(records::read)),
         (Method::POST, "/records/{id}/ops", post(records::apply_op)),
         (Method::POST, "/records/{id}/decide", post(records::decide)),
+        (
+            Method::POST,
+            "/records/{id}/copy-packaging",
+            post(records::copy_packaging),
+        ),
         (Method::POST, "/records/{id}/assign", post(records::assign)),
         (
             Method::POST,

@@ -1002,6 +1002,44 @@ pub fn demo_records(now: i64) -> anyhow::Result<Vec<(String, DocumentId, Record)
     d.review(&mut c, 149, 4)?;
     d.handover(&mut o, "SO-2026-0908", 148)?;
     d.plan(&mut o, 147, 0)?;
+    // Its packaging data and shipping marks, confirmed by the customer: what a repeat order
+    // of Northwind copies to adjust (`POST /records/{id}/copy-packaging`).
+    for (id, kind, text) in [
+        (
+            "box",
+            "colour_box",
+            "Single vest polybag + 4-colour header card, Northwind blue",
+        ),
+        (
+            "hangtag",
+            "hang_tag",
+            "Northwind hang tag, price sticker on the back",
+        ),
+        (
+            "marks",
+            "shipping_mark",
+            "NORTHWIND / PO NO. / STYLE NO. / C/NO. 1-UP / MADE IN CHINA",
+        ),
+    ] {
+        d.op(
+            &mut o,
+            "merch",
+            120,
+            json!({"op": "add_packaging", "id": id, "item": {"kind": kind, "description": text}}),
+        )?;
+        d.op(
+            &mut o,
+            "merch",
+            118,
+            json!({"op": "send_packaging", "id": id, "sent_ms": now - 118 * DAY_MS}),
+        )?;
+        d.op(
+            &mut o,
+            "merch",
+            115,
+            json!({"op": "confirm_packaging", "id": id, "confirmed_ms": now - 115 * DAY_MS}),
+        )?;
+    }
     let mut shipped = shipment::create(
         &NewShipmentCheck {
             title: "Container loading SO-2026-0908".into(),

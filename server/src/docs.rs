@@ -209,6 +209,15 @@ impl DocStore {
         Ok(self.load_with_seq(id)?.map(|loaded| loaded.bytes))
     }
 
+    /// The document's version: the sequence number its next chunk will get, or `None` if
+    /// it was never stored. It grows with every chunk appended and a compaction keeps it,
+    /// so the document's content is the same whenever its version is (one small read,
+    /// for caches of what is derived from a document).
+    pub fn version(&self, id: &str) -> Result<Option<u64>, DocError> {
+        check_id(id)?;
+        Ok(self.meta(id)?.map(|meta| meta.next_seq))
+    }
+
     /// Like [`DocStore::load`], with the sequence number to give [`DocStore::compact`].
     pub fn load_with_seq(&self, id: &str) -> Result<Option<LoadedDoc>, DocError> {
         check_id(id)?;

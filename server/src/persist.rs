@@ -38,6 +38,9 @@ pub struct ServerStorage {
     pub projections: Projections,
     /// Users and sessions.
     pub accounts: Accounts,
+    /// What the office's aggregates derive from stored records, per document version
+    /// (in memory; shared by every clone).
+    pub derived: Arc<crate::derived::DerivedCache>,
 }
 
 fn members_key(doc: &DocumentId) -> Vec<u8> {
@@ -145,6 +148,7 @@ impl ServerStorage {
             quarantine: Quarantine::new(store.clone()),
             projections: Projections::new(store.clone()),
             accounts: Accounts::new(store.clone()),
+            derived: Arc::new(crate::derived::DerivedCache::new()),
             store,
         }
     }

@@ -3,6 +3,7 @@
 //! certificate, and a graceful shutdown on SIGTERM or Ctrl-C (stop accepting, write what is
 //! pending, close).
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -16,8 +17,10 @@ use axum::extract::{ConnectInfo, Query, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use gendan_core::common::Problem;
 use gendan_core::protocol::hub::{HubConfig, HubLimits};
 use gendan_core::protocol::{PeerId, StorageId};
+use gendan_core::record::RecordError;
 use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::Semaphore;
@@ -101,22 +104,118 @@ pub struct AppState {
     pub started: Instant,
 }
 
-/// The one error type of the HTTP API: a status and a message that says what was wrong,
-/// never internals (those are logged).
+/// The one error type of the HTTP API: a status, a stable machine `code` with the values
+/// its message names (`params`), the message in English for API users, and for a refusal
+/// of the core the problems it found (each with its own code) — never internals (those are
+/// logged). The body is `{"error", "code", "params", "problems"}`; interfaces translate
+/// `code` and the problems' codes ([`codes`] lists the REST-only ones).
 #[derive(Debug)]
 pub struct ApiError {
     /// HTTP status.
     pub status: StatusCode,
-    /// For the client.
+    /// For the client, in English.
     pub message: String,
+    /// A stable machine code: one of [`codes`], or the core's `RecordError::code`.
+    pub code: String,
+    /// The values `message` names, by name, for `code`'s message in another language.
+    pub params: BTreeMap<String, String>,
+    /// The core's problems, when it refused input (each with a code and params).
+    pub problems: Vec<Problem>,
+}
+
+/// The stable codes of REST errors that do not come from the core (the core's own are
+/// `RecordError::code` and the problems' codes). The web app translates each of them.
+pub mod codes {
+    /// 400: the request is malformed or a value in it is invalid.
+    pub const INVALID_REQUEST: &str = "invalid_request";
+    /// 401: no session, or it expired.
+    pub const UNAUTHORIZED: &str = "unauthorized";
+    /// 401: wrong username or password.
+    pub const LOGIN_FAILED: &str = "login_failed";
+    /// 403: the caller's role may not do this.
+    pub const FORBIDDEN: &str = "forbidden";
+    /// 403: the caller may read the record but not change it.
+    pub const READ_ONLY: &str = "read_only";
+    /// 403: the write check refused the change (`problems` says why).
+    pub const CHANGE_REFUSED: &str = "change_refused";
+    /// 403: the caller may not decide this approval step (`params`: step, role, titles).
+    pub const NOT_ENTITLED: &str = "not_entitled";
+    /// 404: no such record, user, blob or endpoint (or outside the caller's scope).
+    pub const NOT_FOUND: &str = "not_found";
+    /// 404: no record has this order number (`params`: order_no).
+    pub const ORDER_NOT_FOUND: &str = "order_not_found";
+    /// 409: a conflict with what is stored.
+    pub const CONFLICT: &str = "conflict";
+    /// 409: the order has no commercial side, so its payment gate is unknown.
+    pub const GATE_UNKNOWN: &str = "payment_gate_unknown";
+    /// 409: the PO's payment gate is closed (`params`: term, reason).
+    pub const GATE_CLOSED: &str = "payment_gate_closed";
+    /// 400: the user's role cannot work on records of this type (`params`: user, role, type).
+    pub const ASSIGNEE_CANNOT_WORK: &str = "assignee_cannot_work";
+    /// 400: there is no such user (`params`: user).
+    pub const NO_SUCH_USER: &str = "no_such_user";
+    /// 400: a copy from a previous order found nothing to copy (`params`: order_no).
+    pub const NOTHING_TO_COPY: &str = "nothing_to_copy";
+    /// 400: the uploaded workbook could not be read as the order tracking sheet.
+    pub const IMPORT_UNREADABLE: &str = "import_unreadable";
+    /// 400: no workbook was sent.
+    pub const IMPORT_EMPTY: &str = "import_empty";
+    /// 413: the body is over a size limit.
+    pub const TOO_LARGE: &str = "payload_too_large";
+    /// 429: too many attempts; wait.
+    pub const RATE_LIMITED: &str = "rate_limited";
+    /// 500: the server failed; its log has details.
+    pub const INTERNAL: &str = "internal";
+
+    /// Every code above (the web app's catalogues have a message for each).
+    pub const ALL: &[&str] = &[
+        INVALID_REQUEST,
+        UNAUTHORIZED,
+        LOGIN_FAILED,
+        FORBIDDEN,
+        READ_ONLY,
+        CHANGE_REFUSED,
+        NOT_ENTITLED,
+        NOT_FOUND,
+        ORDER_NOT_FOUND,
+        CONFLICT,
+        GATE_UNKNOWN,
+        GATE_CLOSED,
+        ASSIGNEE_CANNOT_WORK,
+        NO_SUCH_USER,
+        NOTHING_TO_COPY,
+        IMPORT_UNREADABLE,
+        IMPORT_EMPTY,
+        TOO_LARGE,
+        RATE_LIMITED,
+        INTERNAL,
+    ];
+
+    /// The code of an error that says no more than its status.
+    pub fn of_status(status: axum::http::StatusCode) -> &'static str {
+        match status.as_u16() {
+            401 => UNAUTHORIZED,
+            403 => FORBIDDEN,
+            404 => NOT_FOUND,
+            409 => CONFLICT,
+            413 => TOO_LARGE,
+            429 => RATE_LIMITED,
+            500..=599 => INTERNAL,
+            _ => INVALID_REQUEST,
+        }
+    }
 }
 
 impl ApiError {
-    /// A 4xx (or other) error with a message for the client.
+    /// A 4xx (or other) error with a message for the client; its code follows the status
+    /// until [`ApiError::with_code`] names a more precise one.
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
         ApiError {
             status,
             message: message.into(),
+            code: codes::of_status(status).to_string(),
+            params: BTreeMap::new(),
+            problems: Vec::new(),
         }
     }
     /// 400 Bad Request.
@@ -139,11 +238,44 @@ impl ApiError {
             "internal error; the server log has details",
         )
     }
+    /// 400 for input the core refused: the core's code (`invalid`, `not_allowed`, …) and,
+    /// for invalid input, every problem it found.
+    pub fn from_core(e: &RecordError) -> Self {
+        let mut err = Self::bad_request(e.to_string()).with_code(e.code());
+        if let RecordError::Invalid(problems) = e {
+            err.problems = problems.clone();
+        }
+        err
+    }
+    /// The same error with a more precise stable code.
+    #[must_use]
+    pub fn with_code(mut self, code: &str) -> Self {
+        self.code = code.to_string();
+        self
+    }
+    /// The same error with one more named value of its message.
+    #[must_use]
+    pub fn with_param(mut self, name: &str, value: impl ToString) -> Self {
+        self.params.insert(name.to_string(), value.to_string());
+        self
+    }
+    /// The same error with the problems that explain it.
+    #[must_use]
+    pub fn with_problems(mut self, problems: Vec<Problem>) -> Self {
+        self.problems = problems;
+        self
+    }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(json!({ "error": self.message }))).into_response()
+        let body = json!({
+            "error": self.message,
+            "code": self.code,
+            "params": self.params,
+            "problems": self.problems,
+        });
+        (self.status, Json(body)).into_response()
     }
 }
 
@@ -220,6 +352,9 @@ async fn login(
         AuthError::Failed(inner) => ApiError::internal(inner),
         AuthError::RateLimited { .. } => {
             ApiError::new(StatusCode::TOO_MANY_REQUESTS, e.to_string())
+        }
+        AuthError::InvalidCredentials => {
+            ApiError::new(StatusCode::UNAUTHORIZED, e.to_string()).with_code(codes::LOGIN_FAILED)
         }
         other => ApiError::new(StatusCode::UNAUTHORIZED, other.to_string()),
     })?;

@@ -75,7 +75,12 @@ async fn server() -> Server {
                 display_name: None,
                 factory: factory.map(str::to_string),
                 warehouse: warehouse.map(str::to_string),
-                titles: Vec::new(),
+                // The approver is the general manager (special approvals).
+                titles: if *username == "boss" {
+                    vec!["general_manager".into()]
+                } else {
+                    Vec::new()
+                },
             })
             .expect("user added");
     }
@@ -1108,4 +1113,387 @@ async fn a_tracking_sheet_upload_is_refused_clearly() {
         "{}",
         answer.error()
     );
+}
+
+/// A refusal carries a stable code and the values its message names, beside the English
+/// text: an assignee whose role cannot work on the type, an order no record has, a field
+/// role on an office page, input the core finds invalid (with its problems), a release past
+/// a closed payment gate (with the gate's reason), a change the write check refuses.
+#[tokio::test]
+async fn refusals_carry_stable_codes_and_params() {
+    let s = server().await;
+    let merch = s.login("merch").await;
+    let qc1 = s.login("qc1").await;
+
+    let wrong = s
+        .post(
+            "/api/v1/records",
+            &merch,
+            json!({"type": "shipment_check", "title": "Dock", "assignees": ["qc1"]}),
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+    let body = wrong.json();
+    assert_eq!(body["code"], "assignee_cannot_work", "{body}");
+    assert_eq!(body["params"]["user"], "qc1");
+    assert_eq!(body["params"]["type"], "shipment_check");
+    assert!(body["error"].as_str().unwrap().contains("cannot work on"));
+
+    let nobody = s
+        .post(
+            "/api/v1/records",
+            &merch,
+            json!({"type": "inspection", "title": "I", "assignees": ["ghost"]}),
+        )
+        .await;
+    assert_eq!(nobody.json()["code"], "no_such_user");
+
+    let missing = s.get("/api/v1/orders/SO-NONE/timeline", &merch).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(missing.json()["code"], "order_not_found");
+    assert_eq!(missing.json()["params"]["order_no"], "SO-NONE");
+
+    let field = s.get("/api/v1/dashboard", &qc1).await;
+    assert_eq!(field.status, StatusCode::FORBIDDEN);
+    assert_eq!(field.json()["code"], "forbidden");
+
+    let no_record = s.get("/api/v1/records/nope", &merch).await;
+    assert_eq!(no_record.json()["code"], "not_found");
+
+    // The core's refusal: its kind and every problem with its own code.
+    let order = s
+        .create(
+            &merch,
+            json!({"type": "order", "order_no": "SO-C", "style_no": "ST-1", "factory": "F1"}),
+        )
+        .await;
+    let invalid = s
+        .post(
+            &format!("/api/v1/records/{order}/ops"),
+            &merch,
+            json!({"op": "add_note", "id": "n1", "text": "x".repeat(100_000)}),
+        )
+        .await;
+    assert_eq!(
+        invalid.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        invalid.error()
+    );
+    let body = invalid.json();
+    assert_eq!(body["code"], "invalid", "{body}");
+    assert_eq!(body["problems"][0]["code"], "text_too_long", "{body}");
+    assert!(body["problems"][0]["params"]["max"].is_string(), "{body}");
+
+    // A release past the closed gate: 409 with the term and the reason.
+    let (po, _) = s.deposit_po(&merch, &order, "SO-C").await;
+    let release = s
+        .post(
+            &format!("/api/v1/records/{po}/ops"),
+            &merch,
+            json!({"op": "release", "released_ms": now_ms()}),
+        )
+        .await;
+    assert_eq!(release.status, StatusCode::CONFLICT, "{}", release.error());
+    let body = release.json();
+    assert_eq!(body["code"], "payment_gate_closed", "{body}");
+    assert_eq!(body["params"]["term"], "deposit");
+    assert_eq!(body["params"]["reason"], "deposit_not_confirmed");
+    assert!(body["error"].as_str().unwrap().contains("deposit"));
+
+    // A record the caller may read but not change.
+    let factory1 = s.login("factory1").await;
+    let read_only = s
+        .post(
+            &format!("/api/v1/records/{order}/ops"),
+            &factory1,
+            json!({"op": "add_note", "id": "n2", "text": "hello"}),
+        )
+        .await;
+    if read_only.status == StatusCode::FORBIDDEN {
+        assert!(
+            ["read_only", "change_refused"].contains(&read_only.json()["code"].as_str().unwrap()),
+            "{}",
+            read_only.json()
+        );
+    }
+}
+
+/// A repeat order copies the previous order's packaging data and shipping marks to adjust:
+/// each item drafted again, not sent or confirmed, marked as copied; a second copy keeps
+/// what is there; an order without packaging, or no such order, is refused with a code.
+#[tokio::test]
+async fn a_repeat_order_copies_the_previous_orders_packaging() {
+    let s = server().await;
+    let merch = s.login("merch").await;
+    let first = s
+        .create(
+            &merch,
+            json!({"type": "order", "order_no": "SO-R1", "style_no": "ST-R", "factory": "F1",
+                   "customer": "Northwind Retail"}),
+        )
+        .await;
+    for (id, kind, text) in [
+        ("p1", "colour_box", "4-colour box, matt"),
+        ("p2", "shipping_mark", "NORTHWIND / PO / C/NO."),
+    ] {
+        s.op(
+            &merch,
+            &first,
+            json!({"op": "add_packaging", "id": id, "item": {"kind": kind, "description": text}}),
+        )
+        .await;
+    }
+    s.op(
+        &merch,
+        &first,
+        json!({"op": "send_packaging", "id": "p1", "sent_ms": now_ms()}),
+    )
+    .await;
+    s.op(
+        &merch,
+        &first,
+        json!({"op": "confirm_packaging", "id": "p1", "confirmed_ms": now_ms()}),
+    )
+    .await;
+    let repeat = s
+        .create(
+            &merch,
+            json!({"type": "order", "order_no": "SO-R2", "style_no": "ST-R", "factory": "F1",
+                   "customer": "Northwind Retail"}),
+        )
+        .await;
+    let url = format!("/api/v1/records/{repeat}/copy-packaging");
+    let copied = s
+        .post(&url, &merch, json!({"from_order_no": "SO-R1"}))
+        .await;
+    assert_eq!(copied.status, StatusCode::OK, "{}", copied.error());
+    let body = copied.json();
+    assert_eq!(body["copied"], 2);
+    assert_eq!(body["skipped"], 0);
+    assert_eq!(body["from"], first.as_str());
+    let packaging = &body["record"]["view"]["record"]["packaging"];
+    assert_eq!(packaging["p2"]["kind"], "shipping_mark");
+    assert_eq!(packaging["p2"]["description"], "NORTHWIND / PO / C/NO.");
+    assert_eq!(packaging["p1"]["copied_from"], "SO-R1");
+    assert_eq!(
+        packaging["p1"]["confirmed_ms"], 0,
+        "confirmed again by the customer"
+    );
+    assert_eq!(
+        body["record"]["view"]["derived"]["packaging"]["p1"], "draft",
+        "{}",
+        body["record"]["view"]["derived"]
+    );
+
+    // Again: nothing new, nothing lost.
+    let again = s
+        .post(&url, &merch, json!({"from_order_no": "SO-R1"}))
+        .await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.error());
+    assert_eq!(again.json()["copied"], 0);
+    assert_eq!(again.json()["skipped"], 2);
+
+    // Refusals.
+    let empty_first = s
+        .create(
+            &merch,
+            json!({"type": "order", "order_no": "SO-R0", "style_no": "ST-R"}),
+        )
+        .await;
+    let nothing = s
+        .post(&url, &merch, json!({"from_order_no": "SO-R0"}))
+        .await;
+    assert_eq!(nothing.status, StatusCode::BAD_REQUEST);
+    assert_eq!(nothing.json()["code"], "nothing_to_copy");
+    let none = s
+        .post(&url, &merch, json!({"from_order_no": "SO-NOPE"}))
+        .await;
+    assert_eq!(none.status, StatusCode::NOT_FOUND);
+    assert_eq!(none.json()["code"], "order_not_found");
+    let itself = s
+        .post(&url, &merch, json!({"from_order_no": "SO-R2"}))
+        .await;
+    assert_eq!(itself.json()["code"], "order_not_found", "not from itself");
+    let blank = s.post(&url, &merch, json!({"from_order_no": " "})).await;
+    assert_eq!(blank.status, StatusCode::BAD_REQUEST);
+    let onto_po = s.deposit_po(&merch, &empty_first, "SO-R0").await.0;
+    let wrong_type = s
+        .post(
+            &format!("/api/v1/records/{onto_po}/copy-packaging"),
+            &merch,
+            json!({"from_order_no": "SO-R1"}),
+        )
+        .await;
+    assert_eq!(wrong_type.status, StatusCode::BAD_REQUEST);
+    let qc1 = s.login("qc1").await;
+    let field = s.post(&url, &qc1, json!({"from_order_no": "SO-R1"})).await;
+    assert!(field.status.is_client_error());
+}
+
+/// The dashboard derives from stored records through a cache per document version: an
+/// edit made after a dashboard call shows in the next one (no stale answer).
+#[tokio::test]
+async fn the_dashboard_reflects_an_edit_after_a_previous_call() {
+    let s = server().await;
+    let merch = s.login("merch").await;
+    let qc1 = s.login("qc1").await;
+    let order = s.late_order(&merch, "SO-D", 30).await;
+    let (po, commercial) = s.deposit_po(&merch, &order, "SO-D").await;
+    let inspection = s.inspection(&merch, "Inline SO-D", "SO-D").await;
+
+    let before = s.dashboard(&merch).await;
+    assert_eq!(ids_in(&before["blocked_pos"]), vec![po.clone()]);
+    assert_eq!(before["defect_pareto"], json!([]));
+    let overdue_before = before["overdue_milestones"].as_array().unwrap().len();
+    assert!(overdue_before >= 1, "{}", before["overdue_milestones"]);
+    // The same answer twice (the second from the cache).
+    let again = s.dashboard(&merch).await;
+    assert_eq!(again["blocked_pos"], before["blocked_pos"]);
+    assert_eq!(again["at_risk"], before["at_risk"]);
+
+    // Edits after the call: the deposit confirmed, a defect recorded, a milestone done.
+    s.op(
+        &merch,
+        &commercial,
+        json!({"op": "confirm_deposit", "amount": {"minor": 100_000, "currency": "USD"},
+               "received_ms": now_ms()}),
+    )
+    .await;
+    s.op(
+        &qc1,
+        &inspection,
+        json!({"op": "add_defect", "id": "d1", "class": "major", "description": "open seam",
+               "qty": 3}),
+    )
+    .await;
+    s.op(
+        &merch,
+        &order,
+        json!({"op": "complete_milestone", "id": "m1", "actual_ms": now_ms(),
+               "late_code": "customer_late", "late_reason": "comments late"}),
+    )
+    .await;
+
+    let after = s.dashboard(&merch).await;
+    assert_eq!(after["blocked_pos"], json!([]), "the gate opened");
+    assert_eq!(
+        after["defect_pareto"][0]["defects"][0]["description"], "open seam",
+        "{}",
+        after["defect_pareto"]
+    );
+    assert_eq!(
+        after["overdue_milestones"].as_array().unwrap().len(),
+        overdue_before - 1,
+        "{}",
+        after["overdue_milestones"]
+    );
+}
+
+/// `web/src/i18n/codes.json` (the codes the web app labels) is the server's list from the
+/// core (`gendan_server::labels`). `GENDAN_WRITE_CODES=1` rewrites it.
+#[test]
+fn the_web_code_list_is_the_cores() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/src/i18n/codes.json");
+    let expected =
+        serde_json::to_string_pretty(&gendan_server::labels::catalogue()).unwrap() + "\n";
+    if std::env::var_os("GENDAN_WRITE_CODES").is_some() {
+        std::fs::write(&path, &expected).unwrap();
+    }
+    let found = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        found == expected,
+        "{} differs from the core's codes; run GENDAN_WRITE_CODES=1 cargo test -p gendan-server --test office the_web_code_list",
+        path.display()
+    );
+}
+
+/// A special approval opened from the shipped chain by its name alone (its kind, purpose and
+/// the general manager's step filled in by the server) waits in the general manager's
+/// inbox; once approved, the PO's payment gate opens by special approval and the PO
+/// releases. An unknown chain is refused.
+#[tokio::test]
+async fn a_special_approval_from_the_shipped_chain_opens_the_gate() {
+    let s = server().await;
+    let merch = s.login("merch").await;
+    let boss = s.login("boss").await;
+    let order = s
+        .create(
+            &merch,
+            json!({"type": "order", "order_no": "SO-S", "style_no": "ST-1", "factory": "F1"}),
+        )
+        .await;
+    let (po, _) = s.deposit_po(&merch, &order, "SO-S").await;
+    let before = s.get("/api/v1/orders/SO-S/timeline", &merch).await.json();
+    assert_eq!(before["gates"][0]["gate"]["state"], "blocked");
+
+    let unknown = s
+        .post(
+            "/api/v1/records",
+            &merch,
+            json!({"type": "approval", "chain": "nope", "subject": "x", "order_no": "SO-S"}),
+        )
+        .await;
+    assert_eq!(
+        unknown.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        unknown.error()
+    );
+
+    let request = s
+        .create(
+            &merch,
+            json!({"type": "approval", "chain": "special_po_release",
+                   "subject": "Release PO-SO-S before the deposit", "order_no": "SO-S",
+                   "record_id": order, "reason": "Factory slot on Monday"}),
+        )
+        .await;
+    let read = s
+        .get(&format!("/api/v1/records/{request}"), &merch)
+        .await
+        .json();
+    assert_eq!(read["view"]["record"]["kind"], "special");
+    assert_eq!(read["view"]["record"]["purpose"], "po_release");
+    assert_eq!(
+        read["view"]["record"]["steps"]["s1"]["role"],
+        "general_manager"
+    );
+
+    let inbox = s.dashboard(&boss).await;
+    assert_eq!(
+        ids_in(&inbox["my_approvals"]),
+        vec![request.clone()],
+        "{inbox}"
+    );
+    assert_eq!(s.dashboard(&merch).await["my_approvals"], json!([]));
+    let decided = s
+        .post(
+            &format!("/api/v1/records/{request}/decide"),
+            &boss,
+            json!({"step": "s1", "approved": true, "comment": "OK, once"}),
+        )
+        .await;
+    assert_eq!(decided.status, StatusCode::OK, "{}", decided.error());
+
+    let after = s.get("/api/v1/orders/SO-S/timeline", &merch).await.json();
+    assert_eq!(
+        after["gates"][0]["gate"]["state"], "open_by_special_approval",
+        "{after}"
+    );
+    assert_eq!(
+        after["gates"][0]["gate"]["reason"],
+        "Factory slot on Monday"
+    );
+    // The PO is signed by sales and the GM, then released past the deposit.
+    for role in ["sales", "general_manager"] {
+        s.op(
+            &merch,
+            &po,
+            json!({"op": "sign", "role": role, "name": role}),
+        )
+        .await;
+    }
+    let dash = s.dashboard(&merch).await;
+    assert_eq!(dash["blocked_pos"], json!([]));
 }

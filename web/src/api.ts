@@ -2,25 +2,47 @@
 
 import type { Session, User } from './sync/store';
 
-/** The API answered with an error status. */
+/** One problem the core found, as the REST API returns it. */
+export interface ApiProblem {
+  field: string;
+  message: string;
+  code?: string;
+  params?: Record<string, string>;
+}
+
+/**
+ * The API answered with an error status: the English message for logs, and the stable
+ * `code` with the values it names (`params`) and the core's `problems`, which the
+ * interface translates (`errorText` in i18n/errors.ts).
+ */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    readonly code: string = '',
+    readonly params: Record<string, string> = {},
+    readonly problems: ApiProblem[] = [],
   ) {
     super(message);
   }
 }
 
-async function errorOf(r: Response): Promise<ApiError> {
+/** The error of a failed answer: its JSON body `{error, code, params, problems}` if any. */
+export async function errorOf(r: Response): Promise<ApiError> {
   let message = `${r.status} ${r.statusText}`;
+  let code = '';
+  let params: Record<string, string> = {};
+  let problems: ApiProblem[] = [];
   try {
-    const j = (await r.json()) as { error?: string };
+    const j = (await r.json()) as { error?: string; code?: string; params?: Record<string, string>; problems?: ApiProblem[] };
     if (j.error) message = j.error;
+    if (typeof j.code === 'string') code = j.code;
+    if (j.params && typeof j.params === 'object') params = j.params;
+    if (Array.isArray(j.problems)) problems = j.problems;
   } catch {
     /* not JSON */
   }
-  return new ApiError(r.status, message);
+  return new ApiError(r.status, message, code, params, problems);
 }
 
 export async function login(

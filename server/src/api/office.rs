@@ -6,8 +6,11 @@
 //! the inspection verdict); nothing is stored. Each read is bounded by a named limit, and an
 //! answer that hit one says so (`truncated`).
 
+use std::any::Any;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
+use autosurgeon::Hydrate;
 use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -27,7 +30,7 @@ use serde_json::{Value, json};
 use super::{blocking, non_empty, now_unix_ms, path, query, session};
 use crate::accounts::Session;
 use crate::projections::{Filter, IndexField, RecordSummary};
-use crate::serve::{ApiError, AppState};
+use crate::serve::{ApiError, AppState, codes};
 
 /// The most records of one type the dashboard reads; past it the answer says `truncated`.
 pub const DASHBOARD_RECORDS_MAX: usize = 2_000;
@@ -67,6 +70,77 @@ fn load_record(state: &AppState, id: &str) -> Result<Option<Record>, ApiError> {
     let doc = gendan_core::guard::load(&bytes)
         .map_err(|e| ApiError::internal(format!("stored document {id} does not load: {e}")))?;
     Ok(Record::from_doc(doc).ok())
+}
+
+/// Stored record `id` read as `T` when it is a record of `record_type` (`None` when it is
+/// missing or of another type), from the cache of derived values while the document has
+/// not changed since it was last read ([`crate::derived`]).
+pub(crate) fn cached_read<T: Hydrate + Any + Send + Sync>(
+    state: &AppState,
+    id: &str,
+    record_type: RecordType,
+) -> Result<Option<Arc<T>>, ApiError> {
+    cached(state, id, |record| {
+        if record.record_type() != record_type {
+            return Ok(None);
+        }
+        record.read::<T>().map(Some).map_err(|e| e.to_string())
+    })
+}
+
+/// `derive` of stored record `id` through the cache of derived values.
+fn cached<T: Any + Send + Sync>(
+    state: &AppState,
+    id: &str,
+    derive: impl FnOnce(&Record) -> Result<Option<T>, String>,
+) -> Result<Option<Arc<T>>, ApiError> {
+    state
+        .storage
+        .derived
+        .get(&state.storage.docs, id, derive)
+        .map_err(store_error)
+}
+
+/// What the defect Pareto needs of one inspection: factory, style and its defects'
+/// pieces by description and class (voided and empty ones left out).
+struct InspectionDefects {
+    factory: String,
+    style_no: String,
+    defects: Vec<(String, DefectClass, i64)>,
+}
+
+fn inspection_defects(record: &Record) -> Result<Option<InspectionDefects>, String> {
+    if record.record_type() != RecordType::Inspection {
+        return Ok(None);
+    }
+    let inspection: Inspection = record.read().map_err(|e| e.to_string())?;
+    let defects = inspection
+        .defects
+        .values()
+        .filter(|d| d.voided.is_none() && d.qty.value() > 0)
+        .map(|d| (d.description.trim().to_string(), d.class, d.qty.value()))
+        .collect();
+    Ok(Some(InspectionDefects {
+        factory: inspection.factory,
+        style_no: inspection.style_no,
+        defects,
+    }))
+}
+
+/// An order as the T&A risk reads it (`plan::risk_report`: milestones, the weekly schedule,
+/// packaging, dates and names), without what risk never reads (the activity log, notes,
+/// handover, samples), so the cache keeps orders small.
+fn order_for_risk(record: &Record) -> Result<Option<Order>, String> {
+    if record.record_type() != RecordType::Order {
+        return Ok(None);
+    }
+    let mut order: Order = record.read().map_err(|e| e.to_string())?;
+    order.activity.clear();
+    order.notes.clear();
+    order.handover_items.clear();
+    order.handover_decisions.clear();
+    order.samples.clear();
+    Ok(Some(order))
 }
 
 /// Up to `max` summaries of records of `record_type`, and whether there were more.
@@ -165,15 +239,13 @@ fn dashboard_of(state: &AppState, session: &Session, now_ms: i64) -> Result<Valu
     // Orders: risk (the core's T&A assessment), overdue milestones, lateness per factory.
     let (order_summaries, more) = summaries_of(state, RecordType::Order, DASHBOARD_RECORDS_MAX)?;
     truncated |= more;
-    let mut orders: Vec<(String, Order)> = Vec::new();
+    let mut orders: Vec<(String, Arc<Order>)> = Vec::new();
     for s in &order_summaries {
-        if let Some(record) = load_record(state, &s.id)?
-            && record.record_type() == RecordType::Order
-        {
-            orders.push((s.id.clone(), record.read().map_err(store_error)?));
+        if let Some(order) = cached(state, &s.id, order_for_risk)? {
+            orders.push((s.id.clone(), order));
         }
     }
-    let report = plan::risk_report(orders.iter().map(|(id, o)| (id.as_str(), o)), now_ms);
+    let report = plan::risk_report(orders.iter().map(|(id, o)| (id.as_str(), &**o)), now_ms);
     let mut overdue = Vec::new();
     let mut lateness: BTreeMap<String, FactoryLateness> = BTreeMap::new();
     for risk in &report {
@@ -219,10 +291,10 @@ fn dashboard_of(state: &AppState, session: &Session, now_ms: i64) -> Result<Valu
     truncated |= more;
     let mut blocked = Vec::new();
     for s in po_summaries.iter().filter(|s| s.status != "released") {
-        let Some(record) = load_record(state, &s.id)? else {
+        let Some(po) = cached_read::<PurchaseOrder>(state, &s.id, RecordType::PurchaseOrder)?
+        else {
             continue;
         };
-        let po: PurchaseOrder = record.read().map_err(store_error)?;
         // An order with no commercial side has no known gate: not listed as blocked.
         let Ok(gate) = super::records::payment_gate_of(state, &po) else {
             continue;
@@ -248,20 +320,14 @@ fn dashboard_of(state: &AppState, session: &Session, now_ms: i64) -> Result<Valu
         } else if s.status != "signed" || s.verdict.as_deref() == Some("pending") {
             pending.push(s);
         }
-        let Some(record) = load_record(state, &s.id)? else {
+        let Some(inspection) = cached(state, &s.id, inspection_defects)? else {
             continue;
         };
-        let inspection: Inspection = record.read().map_err(store_error)?;
         let key = (inspection.factory.clone(), inspection.style_no.clone());
         let (count, bars) = pareto.entry(key).or_default();
         *count += 1;
-        for d in inspection.defects.values() {
-            let qty = d.qty.value();
-            if d.voided.is_some() || qty <= 0 {
-                continue;
-            }
-            let description = d.description.trim().to_string();
-            *bars.entry((description, d.class)).or_default() += qty;
+        for (description, class, qty) in &inspection.defects {
+            *bars.entry((description.clone(), *class)).or_default() += qty;
         }
     }
     let by_due = |a: &&RecordSummary, b: &&RecordSummary| {
@@ -305,15 +371,15 @@ fn dashboard_of(state: &AppState, session: &Session, now_ms: i64) -> Result<Valu
     let (approvals, more) = summaries_of(state, RecordType::Approval, DASHBOARD_RECORDS_MAX)?;
     truncated |= more;
     let mut mine = Vec::new();
-    let role = session.user.role;
+    // The steps the caller decides: by a job title (the general manager's special approval)
+    // or by their role, as the decision check allows.
+    let principal = session.user.principal();
+    let roles = principal.decision_roles();
     for s in approvals.iter().filter(|s| s.status == "pending") {
-        let Some(record) = load_record(state, &s.id)? else {
+        let Some(req) = cached_read::<ApprovalRequest>(state, &s.id, RecordType::Approval)? else {
             continue;
         };
-        let req: ApprovalRequest = record.read().map_err(store_error)?;
-        if let Some(step) =
-            approval::waiting_for(&req, &session.user.username, &[role.as_str()], now_ms)
-        {
+        if let Some(step) = approval::waiting_for(&req, &session.user.username, &roles, now_ms) {
             let view = approval::view(&req, now_ms);
             mine.push(MyApproval {
                 id: s.id.clone(),
@@ -502,9 +568,11 @@ fn timeline_of(state: &AppState, order_no: &str, now_ms: i64) -> Result<Value, A
         records.push(summary);
     }
     if records.is_empty() {
-        return Err(ApiError::not_found(format!(
-            "there is no record of order {order_no}"
-        )));
+        return Err(
+            ApiError::not_found(format!("there is no record of order {order_no}"))
+                .with_code(codes::ORDER_NOT_FOUND)
+                .with_param("order_no", order_no),
+        );
     }
     events.sort_by(|a, b| {
         a.at_ms

@@ -323,6 +323,35 @@ pub fn document() -> Value {
         },
     );
     add(
+        "/api/v1/records/{id}/copy-packaging",
+        "post",
+        Op {
+            summary: "A repeat order (翻单) copies the previous order's packaging data and \
+                  shipping marks to adjust: {\"from_order_no\"}. Each item is drafted again \
+                  (not sent, not confirmed); items copied before are kept. Answers \
+                  {\"copied\", \"skipped\", \"from\", \"record\"}.",
+            tag: "records",
+            public: false,
+            parameters: vec![id()],
+            body: Some(json_content(
+                json!({ "type": "object", "required": ["from_order_no"],
+            "properties": { "from_order_no": { "type": "string" } } }),
+            )),
+            responses: vec![
+                (
+                    "200",
+                    ok(
+                        "What was copied, and the order as GET answers it.",
+                        json!({ "type": "object" }),
+                    ),
+                ),
+                ("400", bad()),
+                ("403", forbidden()),
+                ("404", not_found()),
+            ],
+        },
+    );
+    add(
         "/api/v1/records/{id}/assign",
         "post",
         Op {
@@ -957,7 +986,13 @@ fn schemas() -> Value {
     let int = json!({ "type": "integer" });
     let nullable_text = json!({ "type": "string", "nullable": true });
     json!({
-        "Error": { "type": "object", "required": ["error"], "properties": { "error": text } },
+        "Error": { "type": "object", "required": ["error", "code"], "properties": {
+            "error": text,
+            "code": { "type": "string", "description": "A stable code to translate: the REST codes (invalid_request, not_found, forbidden, payment_gate_closed, assignee_cannot_work, …) or the core's (invalid, not_allowed, …)." },
+            "params": { "type": "object", "additionalProperties": { "type": "string" }, "description": "The values the message names, for the code's message." },
+            "problems": { "type": "array", "items": { "type": "object", "properties": {
+                "field": text, "message": text, "code": text,
+                "params": { "type": "object", "additionalProperties": { "type": "string" } } } } } } },
         "LoginRequest": { "type": "object", "required": ["username", "password"], "properties": {
             "username": text, "password": text, "device": nullable_text } },
         "LoginResponse": { "type": "object", "properties": {

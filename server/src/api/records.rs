@@ -20,7 +20,8 @@ use gendan_core::access::{
 use gendan_core::approval::{self, ApprovalRequest};
 use gendan_core::common::EditContext;
 use gendan_core::ops::{self, Viewer};
-use gendan_core::order::OrderCommercial;
+use gendan_core::order::{Order, OrderCommercial, OrderOp};
+use gendan_core::packaging;
 use gendan_core::payment_gate::{self, Gate};
 use gendan_core::protocol::DocumentId;
 use gendan_core::purchase_order::PurchaseOrder;
@@ -35,7 +36,7 @@ use crate::projections::{
     ASSIGNEES_MAX, Filter, IndexField, ProjectionError, QUERY_LIMIT_DEFAULT, QUERY_LIMIT_MAX,
     RecordSummary,
 };
-use crate::serve::{ApiError, AppState};
+use crate::serve::{ApiError, AppState, codes};
 use crate::store::SCAN_ROWS_MAX;
 use crate::sync::{EditFn, SyncStorage, header_of, random_bytes16};
 
@@ -54,9 +55,10 @@ fn no_record(id: &str) -> ApiError {
     ApiError::not_found(format!("there is no record {id}"))
 }
 
-/// 400 for a core error: its message says what was wrong.
+/// 400 for a core error: its message says what was wrong, its code and problems what
+/// an interface translates.
 fn bad_input(e: &RecordError) -> ApiError {
-    ApiError::bad_request(e.to_string())
+    ApiError::from_core(e)
 }
 
 /// A record read from storage with the caller's access to it (never [`Access::None`]).
@@ -296,6 +298,9 @@ pub async fn create(
     for user in &assignees {
         assignable(&state, user, record_type)?;
     }
+    if record_type == RecordType::Approval {
+        from_shipped_chain(fields)?;
+    }
     let ctx = EditContext::new(p.user.clone(), now_unix_ms());
     let actor = actor_from_bytes(&random_bytes16());
     let mut record =
@@ -325,10 +330,47 @@ pub async fn create(
         .into_response())
 }
 
+/// An approval request naming a shipped chain (`"chain": "special_po_release"`) and no steps
+/// of its own gets the chain's kind, purpose and steps (`chains::new_request`), so a client
+/// opens a request "through the shipped chain" without copying its configuration. 400 for
+/// a chain name that is not shipped.
+fn from_shipped_chain(fields: &mut serde_json::Map<String, Value>) -> Result<(), ApiError> {
+    let Some(Value::String(name)) = fields.get("chain") else {
+        return Ok(());
+    };
+    let has_steps = ["steps", "chain_steps"]
+        .iter()
+        .any(|k| fields.get(*k).is_some_and(|v| !v.is_null()));
+    if has_steps {
+        return Ok(());
+    }
+    let Some(config) = gendan_core::chains::by_name(name) else {
+        return Err(ApiError::bad_request(format!(
+            "chain: {name:?} is not a shipped approval chain"
+        ))
+        .with_param("chain", name));
+    };
+    let new = gendan_core::chains::new_request(config, "");
+    let shipped = serde_json::to_value(&new).map_err(ApiError::internal)?;
+    for key in ["kind", "purpose", "chain_steps"] {
+        if let Some(v) = shipped.get(key) {
+            fields.insert(key.to_string(), v.clone());
+        }
+    }
+    Ok(())
+}
+
 /// 403 for a change the write check refuses, listing every problem.
 fn refused(problems: &[gendan_core::common::Problem]) -> ApiError {
     let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
     ApiError::forbidden(format!("this change is not allowed: {}", list.join("; ")))
+        .with_code(codes::CHANGE_REFUSED)
+        .with_problems(problems.to_vec())
+}
+
+/// 403 for a record the caller may read but not change.
+fn read_only() -> ApiError {
+    ApiError::forbidden("you may read this record but not change it").with_code(codes::READ_ONLY)
 }
 
 /// 400 unless `user` is an existing account that could work on a record of `record_type`
@@ -338,7 +380,11 @@ fn assignable(state: &AppState, user: &str, record_type: RecordType) -> Result<(
     check_username(user).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let account = match state.storage.accounts.get_user(user) {
         Ok(Some(a)) => a,
-        Ok(None) => return Err(ApiError::bad_request(format!("there is no user {user}"))),
+        Ok(None) => {
+            return Err(ApiError::bad_request(format!("there is no user {user}"))
+                .with_code(codes::NO_SUCH_USER)
+                .with_param("user", user));
+        }
         Err(e) => return Err(ApiError::internal(e)),
     };
     if account.role.is_office() {
@@ -353,7 +399,11 @@ fn assignable(state: &AppState, user: &str, record_type: RecordType) -> Result<(
         return Err(ApiError::bad_request(format!(
             "user {user} ({}) cannot work on {record_type} records: assign someone whose role can",
             account.role
-        )));
+        ))
+        .with_code(codes::ASSIGNEE_CANNOT_WORK)
+        .with_param("user", user)
+        .with_param("role", account.role)
+        .with_param("type", record_type));
     }
     Ok(())
 }
@@ -440,7 +490,8 @@ pub async fn read(
 // Edits
 
 /// An edit of a record, given the edit context; fails with the core's message.
-type Edit = Box<dyn FnOnce(&mut Record, &EditContext) -> Result<(), String> + Send>;
+/// (The core's error is boxed: it is large, and travels through the sync loop.)
+type Edit = Box<dyn FnOnce(&mut Record, &EditContext) -> Result<(), Box<RecordError>> + Send>;
 
 /// Runs `edit` as `p` inside the sync loop, with the write check a device's change set
 /// passes (access on the record as it is there, the paths touched, the schema). Returns
@@ -473,18 +524,14 @@ async fn run_edit_with_gate(
             let header: RecordHeader = record.header().map_err(|e| bad_input(&e))?;
             match record_access(&who, &header) {
                 Access::Write => {}
-                Access::Read => {
-                    return Err(ApiError::forbidden(
-                        "you may read this record but not change it",
-                    ));
-                }
+                Access::Read => return Err(read_only()),
                 Access::None => return Err(no_record(&shown_id)),
             }
             let before = record.heads();
             // An older schema gets its new collections first, here on the server, so
             // devices add to one map (`Record::upgrade`); checked with the edit below.
             record.upgrade(&ctx).map_err(|e| bad_input(&e))?;
-            edit(record, &ctx).map_err(ApiError::bad_request)?;
+            edit(record, &ctx).map_err(|e| bad_input(&e))?;
             let after = record.heads();
             if before != after {
                 let paths = changed_paths(record.doc_mut(), &before, &after);
@@ -521,9 +568,7 @@ async fn load_for_write(
 ) -> Result<Loaded, ApiError> {
     let loaded = load_blocking(state, &session.user.principal(), id).await?;
     if loaded.access != Access::Write {
-        return Err(ApiError::forbidden(
-            "you may read this record but not change it",
-        ));
+        return Err(read_only());
     }
     Ok(loaded)
 }
@@ -554,6 +599,24 @@ pub async fn apply_op(
     } else {
         None
     };
+    // A release past a closed gate is refused here with the gate's reason as data, so an
+    // interface can say it in its own words (the core and the write check refuse it too).
+    if op.get("op").and_then(Value::as_str) == Some("release")
+        && let Some(Gate::Blocked {
+            term,
+            reason,
+            message,
+            ..
+        }) = &gate
+    {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("the payment gate is closed: {message}"),
+        )
+        .with_code(codes::GATE_CLOSED)
+        .with_param("term", term.as_str())
+        .with_param("reason", block_reason_code(*reason)));
+    }
     let op = op.to_string();
     let op_gate = gate.clone();
     run_edit_with_gate(
@@ -561,7 +624,7 @@ pub async fn apply_op(
         &session.user.principal(),
         loaded.id,
         Box::new(move |record, ctx| {
-            ops::apply_json_with_gate(record, &op, op_gate.as_ref(), ctx).map_err(|e| e.to_string())
+            ops::apply_json_with_gate(record, &op, op_gate.as_ref(), ctx).map_err(Box::new)
         }),
         gate,
     )
@@ -578,8 +641,8 @@ pub(crate) fn payment_gate_of(state: &AppState, po: &PurchaseOrder) -> Result<Ga
     let ids = projections
         .ids_by(IndexField::OrderNo, &po.order_no, None, SCAN_ROWS_MAX)
         .map_err(projection_error)?;
-    let mut commercial: Option<OrderCommercial> = None;
-    let mut specials: Vec<ApprovalRequest> = Vec::new();
+    let mut commercial: Option<Arc<OrderCommercial>> = None;
+    let mut specials: Vec<Arc<ApprovalRequest>> = Vec::new();
     for id in ids {
         let Some(summary) = projections.get(&id).map_err(projection_error)? else {
             continue;
@@ -589,28 +652,26 @@ pub(crate) fn payment_gate_of(state: &AppState, po: &PurchaseOrder) -> Result<Ga
         if !wanted {
             continue;
         }
-        let Some(bytes) = state.storage.docs.load(&id).map_err(ApiError::internal)? else {
-            continue;
-        };
-        let doc = gendan_core::guard::load(&bytes)
-            .map_err(|e| ApiError::internal(format!("stored document {id} does not load: {e}")))?;
-        let Ok(record) = Record::from_doc(doc) else {
-            continue;
-        };
-        match record.record_type() {
-            RecordType::OrderCommercial => {
-                let c: OrderCommercial = record.read().map_err(ApiError::internal)?;
-                // The commercial side of this very order first; else one with its number.
-                let better = c.order_id == po.order_id
-                    || (commercial.is_none() && c.order_no.trim() == po.order_no.trim());
-                if better {
-                    commercial = Some(c);
-                }
+        // Read through the cache of derived values: exact, as it checks the stored version.
+        if summary.record_type == RecordType::OrderCommercial.as_str() {
+            let Some(c) = super::office::cached_read::<OrderCommercial>(
+                state,
+                &id,
+                RecordType::OrderCommercial,
+            )?
+            else {
+                continue;
+            };
+            // The commercial side of this very order first; else one with its number.
+            let better = c.order_id == po.order_id
+                || (commercial.is_none() && c.order_no.trim() == po.order_no.trim());
+            if better {
+                commercial = Some(c);
             }
-            RecordType::Approval => {
-                specials.push(record.read().map_err(ApiError::internal)?);
-            }
-            _ => {}
+        } else if let Some(a) =
+            super::office::cached_read::<ApprovalRequest>(state, &id, RecordType::Approval)?
+        {
+            specials.push(a);
         }
     }
     let commercial = commercial.ok_or_else(|| {
@@ -621,9 +682,19 @@ pub(crate) fn payment_gate_of(state: &AppState, po: &PurchaseOrder) -> Result<Ga
                 po.order_no
             ),
         )
+        .with_code(codes::GATE_UNKNOWN)
+        .with_param("order_no", &po.order_no)
     })?;
-    let candidates: Vec<&ApprovalRequest> = specials.iter().collect();
+    let candidates: Vec<&ApprovalRequest> = specials.iter().map(|a| &**a).collect();
     Ok(payment_gate::gate_any(&commercial, &candidates))
+}
+
+/// The stable code of a closed gate's reason (`deposit_not_confirmed`, …).
+pub(crate) fn block_reason_code(reason: payment_gate::BlockReason) -> String {
+    serde_json::to_value(reason)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 /// `POST /records/{id}/decide` body.
@@ -669,7 +740,7 @@ pub async fn decide(
                 &who.decision_roles(),
                 ctx,
             )
-            .map_err(|e| e.to_string())
+            .map_err(Box::new)
         }),
     )
     .await?;
@@ -718,7 +789,140 @@ fn not_entitled(
     };
     Err(ApiError::forbidden(format!(
         "you may not decide step {step}{label}: {needs}; your job titles: {held}"
-    )))
+    ))
+    .with_code(codes::NOT_ENTITLED)
+    .with_param("step", step)
+    .with_param("role", &s.role)
+    .with_param("escalate_to", &s.escalate_to)
+    .with_param("titles", held))
+}
+
+/// `POST /records/{id}/copy-packaging` body.
+#[derive(Debug, Deserialize)]
+pub struct CopyPackagingBody {
+    /// The previous order's number (订单号).
+    pub from_order_no: String,
+}
+
+/// `POST /records/{id}/copy-packaging` `{"from_order_no"}`: a repeat order (翻单) takes the
+/// previous order's packaging data and shipping marks to adjust
+/// (`packaging::copy_for_repeat`): every item drafted again, not sent or confirmed, marked
+/// as copied. Items the order already holds (by id: copied before) are kept as they are.
+/// Of several orders with that number, the one with this order's style no. is taken, else
+/// the one changed last. Answers `{"copied", "skipped", "from": id, "record": …}`.
+pub async fn copy_packaging(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let session = session(&state, &headers)?;
+    let id = path(id)?;
+    let body: CopyPackagingBody = json_body(body, "{\"from_order_no\": \"<previous order no.>\"}")?;
+    let from_no = body.from_order_no.trim().to_string();
+    if from_no.is_empty() {
+        return Err(ApiError::bad_request("from_order_no: is required"));
+    }
+    let loaded = load_for_write(&state, &session, id).await?;
+    if loaded.record.record_type() != RecordType::Order {
+        return Err(ApiError::bad_request(
+            "packaging is copied onto an order record",
+        ));
+    }
+    let target: Order = loaded.record.read().map_err(|e| bad_input(&e))?;
+    let p = session.user.principal();
+    let (st, target_id) = (state.clone(), loaded.id.to_string());
+    let style = target.style_no.clone();
+    let wanted = from_no.clone();
+    let previous = blocking(move || previous_order(&st, &p, &wanted, &style, &target_id)).await?;
+    let Some((from_id, previous)) = previous else {
+        return Err(
+            ApiError::not_found(format!("there is no other order {from_no} to copy from"))
+                .with_code(codes::ORDER_NOT_FOUND)
+                .with_param("order_no", &from_no),
+        );
+    };
+    let ops = packaging::copy_for_repeat(&previous);
+    if ops.is_empty() {
+        return Err(ApiError::bad_request(format!(
+            "order {from_no} has no packaging data or shipping marks to copy"
+        ))
+        .with_code(codes::NOTHING_TO_COPY)
+        .with_param("order_no", &from_no));
+    }
+    let (fresh_ops, skipped): (Vec<OrderOp>, Vec<OrderOp>) = ops.into_iter().partition(
+        |op| !matches!(op, OrderOp::AddPackaging { id, .. } if target.packaging.contains_key(id)),
+    );
+    let copied = fresh_ops.len();
+    if copied > 0 {
+        run_edit(
+            &state,
+            &session.user.principal(),
+            loaded.id,
+            Box::new(move |record, ctx| {
+                // Through the core's JSON entry point, which gives each its activity entry.
+                for op in &fresh_ops {
+                    let json = serde_json::to_string(op)
+                        .map_err(|e| Box::new(RecordError::BadOperation(e.to_string())))?;
+                    ops::apply_json_with_gate(record, &json, None, ctx).map_err(Box::new)?;
+                }
+                Ok(())
+            }),
+        )
+        .await?;
+    }
+    let Json(record) = fresh(&state, &session, loaded.id).await?;
+    Ok(Json(json!({
+        "copied": copied,
+        "skipped": skipped.len(),
+        "from": from_id,
+        "record": record,
+    })))
+}
+
+/// The order numbered `order_no` that `p` may read, other than `except`: the one with
+/// `style_no` first, else the one changed last.
+fn previous_order(
+    state: &AppState,
+    p: &Principal,
+    order_no: &str,
+    style_no: &str,
+    except: &str,
+) -> Result<Option<(String, Order)>, ApiError> {
+    let projections = &state.storage.projections;
+    let ids = projections
+        .ids_by(IndexField::OrderNo, order_no, None, SCAN_ROWS_MAX)
+        .map_err(projection_error)?;
+    let mut best: Option<(bool, u64, String)> = None;
+    for id in ids {
+        if id == except {
+            continue;
+        }
+        let Some(summary) = projections.get(&id).map_err(projection_error)? else {
+            continue;
+        };
+        if summary.record_type != RecordType::Order.as_str() {
+            continue;
+        }
+        let key = (
+            summary.style_no.as_deref() == Some(style_no),
+            summary.updated_ms,
+            id,
+        );
+        if best.as_ref().is_none_or(|b| (key.0, key.1) > (b.0, b.1)) {
+            best = Some(key);
+        }
+    }
+    let Some((_, _, id)) = best else {
+        return Ok(None);
+    };
+    let loaded = match load(state, p, &id) {
+        Ok(loaded) => loaded,
+        Err(e) if e.status == StatusCode::NOT_FOUND => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let order: Order = loaded.record.read().map_err(|e| bad_input(&e))?;
+    Ok(Some((id, order)))
 }
 
 /// `POST /records/{id}/assign` and `/unassign` body.
@@ -764,7 +968,7 @@ async fn change_assignment(
             } else {
                 record.unassign(ctx, &user)
             }
-            .map_err(|e| e.to_string())
+            .map_err(Box::new)
         }),
     )
     .await?;
@@ -932,18 +1136,20 @@ pub async fn import_orders(
             )
         } else {
             ApiError::bad_request(format!("the workbook could not be read: {rejection}"))
+                .with_code(codes::IMPORT_UNREADABLE)
         }
     })?;
     if bytes.is_empty() {
-        return Err(ApiError::bad_request(
-            "send the .xlsx workbook as the request body",
-        ));
+        return Err(
+            ApiError::bad_request("send the .xlsx workbook as the request body")
+                .with_code(codes::IMPORT_EMPTY),
+        );
     }
     let rows = blocking(move || {
         crate::excel::read_sheet(&bytes).map_err(|e| match e {
             SheetError::TooLarge(_) => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, e.to_string()),
             SheetError::Store(_) | SheetError::Write(_) => ApiError::internal(e),
-            _ => ApiError::bad_request(e.to_string()),
+            _ => ApiError::bad_request(e.to_string()).with_code(codes::IMPORT_UNREADABLE),
         })
     })
     .await?;

@@ -5,6 +5,7 @@
 // core's own words as the detail, so nothing the core says is ever hidden.
 
 import { t, type MessageKey } from './index';
+import { codeLabel, hasKey, tOr } from './labels';
 
 /** One problem the core found (`gendan_core::common::Problem`). */
 export interface CoreProblem {
@@ -14,11 +15,12 @@ export interface CoreProblem {
   params?: Record<string, string>;
 }
 
-/** What the WASM bindings throw. */
+/** What the WASM bindings throw; a REST `ApiError` has the same shape plus `params`. */
 export interface CoreError {
   message: string;
   code?: string;
   problems?: CoreProblem[];
+  params?: Record<string, string>;
 }
 
 const PROBLEM_KEYS: Record<string, MessageKey> = {
@@ -104,13 +106,48 @@ export function codedError(code: string, message: string): Error & CoreError {
   return Object.assign(new Error(message), { code });
 }
 
-/** Anything thrown by an edit, in words of the current language. */
+/**
+ * The values a REST error names, in words where they are codes: a payment term, a gate's
+ * reason, a role, a record type, an approval step's role.
+ */
+function restParams(code: string, params: Record<string, string>, detail: string): Record<string, string> {
+  const p: Record<string, string> = { ...params, detail };
+  if (params.term) p.term = codeLabel('payment_terms', params.term);
+  if (params.reason) p.reason = codeLabel('block_reasons', params.reason);
+  if (params.type) p.type = tOr(`type.${params.type}`, params.type);
+  if (params.role) {
+    p.role =
+      code === 'not_entitled' ? codeLabel('approval_roles', params.role) : tOr(`role.${params.role}`, params.role);
+  }
+  return p;
+}
+
+/** A REST error's code in words, if the catalogues know it. */
+export function restErrorText(code: string, params: Record<string, string>, detail: string): string | null {
+  const key = `rest.${code}`;
+  if (!hasKey(key)) return null;
+  return t(key, restParams(code, params, detail));
+}
+
+/** Anything thrown by an edit or a REST call, in words of the current language. */
 export function errorText(e: unknown): string {
   if (e && typeof e === 'object') {
     const ce = e as Partial<CoreError>;
-    if (Array.isArray(ce.problems) && ce.problems.length > 0) return problemsText(ce.problems);
-    const key = typeof ce.code === 'string' ? KIND_KEYS[ce.code] : undefined;
-    if (key) return t(key, { detail: String(ce.message ?? '') });
+    const problems = Array.isArray(ce.problems) ? ce.problems : [];
+    const code = typeof ce.code === 'string' ? ce.code : '';
+    const detail = String(ce.message ?? '');
+    // A REST refusal with the core's problems (the write check's): its message, with them.
+    if (code && problems.length > 0 && !KIND_KEYS[code]) {
+      const text = restErrorText(code, ce.params ?? {}, problemsText(problems));
+      if (text) return text;
+    }
+    if (problems.length > 0) return problemsText(problems);
+    const key = code ? KIND_KEYS[code] : undefined;
+    if (key) return t(key, { detail });
+    if (code) {
+      const text = restErrorText(code, ce.params ?? {}, detail);
+      if (text) return text;
+    }
   }
   return t('err.other', { detail: e instanceof Error ? e.message : String(e) });
 }

@@ -3,9 +3,10 @@
 // POST /api/v1/records/{id}/ops. The server checks the write and the payment gate; its
 // refusal is shown as it says it (translated where the error has a code).
 
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 
 import { t, type MessageKey } from '../i18n';
+import { codeLabel, codeOptions } from '../i18n/labels';
 import { Section, run, toast } from '../ui/common';
 import type { OfficeApi } from './api';
 
@@ -44,22 +45,20 @@ function optionsOf(rec: Obj, field: string, label: (v: Obj, k: string) => string
   return Object.entries(obj(rec[field])).map(([k, v]) => [k, label(obj(v), k) || k]);
 }
 
-const ROUNDS: [string, string][] = ['proto', 'pp', 'signed', 'shipping'].map((r) => [r, r]);
-const PACKAGING_KINDS: [string, string][] = ['colour_box', 'card', 'label', 'hang_tag', 'sticker', 'shipping_mark'].map((k) => [k, k]);
-const LATE_CODES: [string, string][] = [
-  '',
-  'material_late',
-  'sample_rejected',
-  'customer_late',
-  'factory_capacity',
-  'quality_issue',
-  'payment_late',
-].map((c) => [c, c || '—']);
+/** A milestone in words: its template code's label, else the name it was given. */
+export function milestoneLabel(code: string, name: string): string {
+  const label = codeLabel('milestones', code);
+  return label && label !== code ? label : name || code;
+}
 
 function orderActions(rec: Obj): Action[] {
-  const samples = optionsOf(rec, 'samples', (v, k) => `${str(v.round)} ${k}`);
-  const packaging = optionsOf(rec, 'packaging', (v, k) => `${str(v.kind)} ${str(v.description) || k}`.trim());
-  const milestones = optionsOf(rec, 'milestones', (v, k) => str(v.name) || str(v.code) || k);
+  // The labels are read when the form is built, so they follow the language.
+  const ROUNDS = codeOptions('sample_rounds');
+  const PACKAGING_KINDS = codeOptions('packaging_kinds');
+  const LATE_CODES: [string, string][] = [['', '—'], ...codeOptions('late_codes')];
+  const samples = optionsOf(rec, 'samples', (v, k) => `${codeLabel('sample_rounds', str(v.round))} ${k}`);
+  const packaging = optionsOf(rec, 'packaging', (v, k) => `${codeLabel('packaging_kinds', str(v.kind))} ${str(v.description) || k}`.trim());
+  const milestones = optionsOf(rec, 'milestones', (v, k) => milestoneLabel(str(v.code) || k, str(v.name)));
   return [
     {
       key: 'accept_handover',
@@ -108,6 +107,14 @@ function orderActions(rec: Obj): Action[] {
         { name: 'signed_by', label: 'act.f_signed_by', kind: 'text' },
       ],
       build: (v) => ({ op: 'decide_sample', sample: v.sample, approved: v.approved !== 'no', signed_by: v.signed_by ?? '' }),
+    },
+    {
+      // A repeat order (翻单): the previous order's packaging and shipping marks, to adjust.
+      // Its own form (CopyPackagingForm) and endpoint, not an op.
+      key: 'copy_packaging',
+      label: 'act.copy_packaging',
+      fields: [],
+      build: () => ({}),
     },
     {
       key: 'add_packaging',
@@ -174,7 +181,7 @@ function orderActions(rec: Obj): Action[] {
   ];
 }
 
-const COMMERCIAL_ACTIONS: Action[] = [
+const commercialActions = (): Action[] => [
   {
     key: 'sign_review',
     label: 'act.sign_review',
@@ -183,11 +190,7 @@ const COMMERCIAL_ACTIONS: Action[] = [
         name: 'step',
         label: 'act.f_step',
         kind: 'select',
-        options: [
-          ['price_check', 'price_check'],
-          ['tracking_sheet', 'tracking_sheet'],
-          ['cost_sheet', 'cost_sheet'],
-        ],
+        options: codeOptions('review_steps'),
       },
       { name: 'department', label: 'act.f_department', kind: 'text' },
       { name: 'name', label: 'act.f_name', kind: 'text' },
@@ -236,7 +239,7 @@ const COMMERCIAL_ACTIONS: Action[] = [
   },
 ];
 
-const PO_ACTIONS: Action[] = [
+const poActions = (): Action[] => [
   {
     key: 'sign',
     label: 'act.sign_po',
@@ -245,10 +248,7 @@ const PO_ACTIONS: Action[] = [
         name: 'role',
         label: 'act.f_role',
         kind: 'select',
-        options: [
-          ['sales', t('act.sales')],
-          ['general_manager', t('act.general_manager')],
-        ],
+        options: codeOptions('po_signatures'),
       },
       { name: 'name', label: 'act.f_name', kind: 'text' },
     ],
@@ -260,13 +260,21 @@ const PO_ACTIONS: Action[] = [
     fields: [],
     build: () => ({ op: 'release', released_ms: Date.now() }),
   },
+  {
+    // An exception to the payment gate: the general manager's special approval, opened
+    // through the shipped chain (its own form, RequestSpecialForm, creates the request).
+    key: 'request_special',
+    label: 'act.request_special',
+    fields: [],
+    build: () => ({}),
+  },
 ];
 
 /** The actions of a record of `type`, or none for the types without office actions. */
 export function actionsFor(type: string, rec: Obj): Action[] {
   if (type === 'order') return orderActions(rec);
-  if (type === 'order_commercial') return COMMERCIAL_ACTIONS;
-  if (type === 'purchase_order') return PO_ACTIONS;
+  if (type === 'order_commercial') return commercialActions();
+  if (type === 'purchase_order') return poActions();
   return [];
 }
 
@@ -290,7 +298,13 @@ export function StageActions({ id, type, rec, api, onChange }: { id: string; typ
           </button>
         ))}
       </div>
-      <ActionForm key={action.key} action={action} id={id} api={api} onChange={onChange} />
+      {action.key === 'copy_packaging' ? (
+        <CopyPackagingForm key={action.key} id={id} rec={rec} api={api} onChange={onChange} />
+      ) : action.key === 'request_special' ? (
+        <RequestSpecialForm key={action.key} rec={rec} api={api} onChange={onChange} />
+      ) : (
+        <ActionForm key={action.key} action={action} id={id} api={api} onChange={onChange} />
+      )}
     </Section>
   );
 }
@@ -340,6 +354,113 @@ function ActionForm({ action, id, api, onChange }: { action: Action; id: string;
       ))}
       <button type="submit" class="btn btn-primary" disabled={busy} data-testid="action-submit">
         {t(action.label)}
+      </button>
+    </form>
+  );
+}
+
+/**
+ * Copies a previous order's packaging data and shipping marks onto this (repeat) order:
+ * the previous order is chosen from the orders of the same customer (or style), or typed.
+ * Each item comes over as a draft to adjust and confirm with the customer again.
+ */
+function CopyPackagingForm({ id, rec, api, onChange }: { id: string; rec: Obj; api: OfficeApi; onChange: () => void }) {
+  const own = str(rec.order_no);
+  const [choices, setChoices] = useState<string[]>([]);
+  const [from, setFrom] = useState('');
+  const [busy, setBusy] = useState(false);
+  const q = str(rec.customer) || str(rec.style_no);
+  useEffect(() => {
+    if (!q) return;
+    let alive = true;
+    api
+      .search(q, { type: 'order', limit: 50 })
+      .then((page) => {
+        if (!alive) return;
+        const nos = [...new Set(page.items.map((s) => s.order_no ?? '').filter((n) => n && n !== own))];
+        setChoices(nos);
+        setFrom((f) => f || nos[0] || '');
+      })
+      .catch(() => undefined);
+    return () => {
+      alive = false;
+    };
+  }, [api, q, own]);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    let answer: { copied: number; skipped: number } | null = null;
+    const ok = await run(async () => {
+      answer = await api.copyPackaging(id, from.trim());
+    });
+    setBusy(false);
+    if (ok && answer) {
+      const a: { copied: number; skipped: number } = answer;
+      toast(t('act.copied', { n: a.copied, skipped: a.skipped, from: from.trim() }));
+      onChange();
+    }
+  };
+  return (
+    <form class="stack" data-testid="action-form" data-action="copy_packaging" onSubmit={(e) => void submit(e)}>
+      <p class="muted">{t('act.copy_packaging_hint')}</p>
+      <label class="field">
+        <span>{t('act.f_previous_order')}</span>
+        <input name="from" list={`prev-orders-${id}`} value={from} onInput={(e) => setFrom(e.currentTarget.value)} />
+        <datalist id={`prev-orders-${id}`} data-testid="previous-orders">
+          {choices.map((n) => (
+            <option key={n} value={n} />
+          ))}
+        </datalist>
+      </label>
+      <button type="submit" class="btn btn-primary" disabled={busy || !from.trim()} data-testid="action-submit">
+        {t('act.copy_packaging')}
+      </button>
+    </form>
+  );
+}
+
+/**
+ * Asks the general manager's special approval to release this PO before its payment gate
+ * opens: an approval request of the shipped chain `special_po_release` naming the PO's
+ * order, with the reason. The server fills in the chain's steps; once the general manager
+ * approves it in the inbox, the order's gate reads "open by special approval".
+ */
+function RequestSpecialForm({ rec, api, onChange }: { rec: Obj; api: OfficeApi; onChange: () => void }) {
+  const [reason, setReason] = useState('');
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    if (!reason.trim()) {
+      toast(t('act.reason_needed'), 'error');
+      return;
+    }
+    setBusy(true);
+    const ok = await run(async () => {
+      await api.create({
+        type: 'approval',
+        chain: 'special_po_release',
+        subject: `${codeLabel('approval_chains', 'special_po_release')}: ${str(rec.po_no)}`,
+        order_no: str(rec.order_no),
+        record_id: str(rec.order_id),
+        reason: reason.trim(),
+      });
+    });
+    setBusy(false);
+    if (ok) {
+      toast(t('act.special_requested'));
+      setReason('');
+      onChange();
+    }
+  };
+  return (
+    <form class="stack" data-testid="action-form" data-action="request_special" onSubmit={(e) => void submit(e)}>
+      <p class="muted">{t('act.request_special_hint')}</p>
+      <label class="field">
+        <span>{t('act.f_reason')}</span>
+        <input name="reason" value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
+      </label>
+      <button type="submit" class="btn btn-primary" disabled={busy} data-testid="action-submit">
+        {t('act.request_special')}
       </button>
     </form>
   );

@@ -2,7 +2,7 @@
 // users, one record, creating and assigning records, approval decisions. Online only: the
 // office works against the server (field screens work offline through the sync engine).
 
-import { ApiError } from '../api';
+import { errorOf } from '../api';
 
 export interface Summary {
   id: string;
@@ -46,8 +46,14 @@ export interface OrderRisk {
 export interface Gate {
   state: 'open' | 'blocked' | 'open_by_special_approval';
   term: string;
+  /** Blocked: why (a code); open by special approval: the approval's reason (text). */
   reason?: string;
   message?: string;
+  /** Open by special approval: what would block it, and who approved. */
+  blocked_by?: string;
+  approved_by?: string[];
+  /** Blocked: why the special approvals offered did not open it (English). */
+  special_approval?: string | null;
 }
 
 export interface Dashboard {
@@ -162,16 +168,7 @@ export class OfficeApi {
       body,
       cache: 'no-store',
     });
-    if (!r.ok) {
-      let message = `${r.status} ${r.statusText}`;
-      try {
-        const j = (await r.json()) as { error?: string };
-        if (j.error) message = j.error;
-      } catch {
-        /* not JSON */
-      }
-      throw new ApiError(r.status, message);
-    }
+    if (!r.ok) throw await errorOf(r);
     return (await r.json()) as T;
   }
 
@@ -181,7 +178,7 @@ export class OfficeApi {
       headers: { authorization: `Bearer ${this.token}` },
       cache: 'no-store',
     });
-    if (!r.ok) throw new ApiError(r.status, `${r.status} ${r.statusText}`);
+    if (!r.ok) throw await errorOf(r);
     return r.blob();
   }
 
@@ -193,6 +190,11 @@ export class OfficeApi {
   /** Applies one JSON operation to a record (the core's op enums), checked by the server. */
   op(id: string, op: Record<string, unknown>): Promise<RecordAnswer> {
     return this.call('POST', `/records/${encodeURIComponent(id)}/ops`, op);
+  }
+
+  /** A repeat order takes the previous order's packaging data and shipping marks to adjust. */
+  copyPackaging(id: string, fromOrderNo: string): Promise<{ copied: number; skipped: number; from: string; record: RecordAnswer }> {
+    return this.call('POST', `/records/${encodeURIComponent(id)}/copy-packaging`, { from_order_no: fromOrderNo });
   }
 
   dashboard(): Promise<Dashboard> {

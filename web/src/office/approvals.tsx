@@ -4,6 +4,7 @@
 import { useState } from 'preact/hooks';
 
 import { fmtDateTime, t } from '../i18n';
+import { codeLabel } from '../i18n/labels';
 import { run, toast } from '../ui/common';
 import type { MyApproval, OfficeApi } from './api';
 import { LoadState, OrderLink, recordHref, useLoad, useOfficeApi } from './common';
@@ -57,7 +58,7 @@ function ApprovalItem({ a, api, onDone }: { a: MyApproval; api: OfficeApi; onDon
         <a href={recordHref(a.id)}>{a.subject || a.id}</a>
       </h2>
       <p class="muted">
-        {t('approval.step', { step: a.step })} <OrderLink orderNo={a.order_no} />
+        {codeLabel('approval_kinds', a.kind)} · {t('approval.step', { step: a.step })} <OrderLink orderNo={a.order_no} />
         {a.deadline_ms && ` · ${t('approval.deadline', { time: fmtDateTime(a.deadline_ms) })}`}
         {a.overdue && <span class="badge badge-warn">{t('approval.overdue')}</span>}
       </p>

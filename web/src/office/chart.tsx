@@ -4,6 +4,7 @@
 import { useState } from 'preact/hooks';
 
 import { t } from '../i18n';
+import { codeLabel } from '../i18n/labels';
 import type { Dashboard, DefectPareto } from './api';
 import { barWidth, cumulativePct, topWithRest } from './charts';
 
@@ -34,7 +35,12 @@ export function LateChart({ rows }: { rows: Dashboard['late_by_factory'] }) {
           const w2 = barWidth(r.overdue, max, BAR_W);
           return (
             <g key={r.factory} data-testid="late-bar" data-factory={r.factory}>
-              <title>{t('chart.late_tip', { factory: r.factory, late: r.done_late, overdue: r.overdue })}</title>
+              <title>
+                {t('chart.late_tip', { factory: r.factory, late: r.done_late, overdue: r.overdue })}
+                {Object.entries(r.by_code ?? {})
+                  .map(([code, n]) => `\n${codeLabel('late_codes', code) || '—'}: ${n}`)
+                  .join('')}
+              </title>
               <text x={LABEL_W - 8} y={y + 18} text-anchor="end" class="chart-label">
                 {clip(r.factory)}
               </text>

@@ -4,8 +4,10 @@ import type { ComponentChildren } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 
 import { fmtDate, t, type MessageKey } from '../i18n';
+import { errorText } from '../i18n/errors';
 import { useEngine } from '../ui/common';
-import { OfficeApi, type Summary } from './api';
+import { codeLabel } from '../i18n/labels';
+import { OfficeApi, type Gate, type Summary } from './api';
 
 export function useOfficeApi(): OfficeApi {
   const engine = useEngine();
@@ -31,7 +33,7 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
         setError(null);
       })
       .catch((e: unknown) => {
-        if (alive) setError(e instanceof Error ? e.message : String(e));
+        if (alive) setError(errorText(e));
       })
       .finally(() => {
         if (alive) setLoading(false);
@@ -96,12 +98,24 @@ const GATE_KEYS: Record<string, MessageKey> = {
   deposit_not_confirmed: 'gate.deposit_not_confirmed',
 };
 
-export function gateText(gate: { state: string; reason?: string } | null): string {
+/** A payment gate in words: open, open by the GM's special approval (who, why), or why blocked. */
+export function gateText(gate: Gate | { state: string; reason?: string } | null): string {
   if (!gate) return t('gate.unknown');
   if (gate.state === 'open') return t('gate.open');
-  if (gate.state === 'open_by_special_approval') return t('gate.open_special');
+  if (gate.state === 'open_by_special_approval') {
+    const g = gate as Gate;
+    const who = (g.approved_by ?? []).join(', ');
+    return who || g.reason
+      ? `${t('gate.open_special')} — ${t('gate.special_by', { who: who || '—', reason: g.reason ?? '' })}`
+      : t('gate.open_special');
+  }
   const k = gate.reason ? GATE_KEYS[gate.reason] : undefined;
   return k ? t(k) : t('gate.blocked');
+}
+
+/** The payment term of a gate in words. */
+export function gateTerm(gate: Gate | null): string {
+  return gate?.term ? t('gate.term', { term: codeLabel('payment_terms', gate.term) }) : '';
 }
 
 /** A small table of record summaries, each linked to its office page. */

@@ -1,6 +1,8 @@
 // The office dashboard: what to act on now, from GET /api/v1/dashboard.
 
 import { fmtDate, lang, t } from '../i18n';
+import { codeLabel } from '../i18n/labels';
+import { milestoneLabel } from './actions';
 import { Section, run } from '../ui/common';
 import { useState } from 'preact/hooks';
 import type { Dashboard as Data, ImportSummary, OfficeApi } from './api';
@@ -131,7 +133,8 @@ function DashboardBody({ d }: { d: Data }) {
             <ul class="plain-list" data-testid="dash-approvals">
               {d.my_approvals.map((a) => (
                 <li key={a.id}>
-                  <a href="#/approvals">{a.subject || a.id}</a> <OrderLink orderNo={a.order_no} />
+                  <a href="#/approvals">{a.subject || a.id}</a> <span class="muted">{codeLabel('approval_kinds', a.kind)}</span>{' '}
+                  <OrderLink orderNo={a.order_no} />
                   {a.overdue && <span class="badge badge-warn">{t('approval.overdue')}</span>}
                 </li>
               ))}
@@ -157,7 +160,7 @@ function DashboardBody({ d }: { d: Data }) {
                     <td>
                       <OrderLink orderNo={m.order_no} />
                     </td>
-                    <td>{m.name}</td>
+                    <td>{milestoneLabel(m.milestone, m.name)}</td>
                     <td>{m.factory}</td>
                     <td class="num">{m.days}</td>
                   </tr>

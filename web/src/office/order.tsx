@@ -6,9 +6,9 @@ import { fmtDate, fmtDateTime, t, type MessageKey } from '../i18n';
 import { Section, StatusChip, Verdict } from '../ui/common';
 import { typeLabel } from '../ui/mywork';
 
-import { StageActions } from './actions';
+import { StageActions, milestoneLabel } from './actions';
 import type { Alarm, Timeline } from './api';
-import { LoadState, RiskChip, gateText, recordHref, useLoad, useOfficeApi, whatLabel } from './common';
+import { LoadState, RiskChip, gateTerm, gateText, recordHref, useLoad, useOfficeApi, whatLabel } from './common';
 
 function alarmText(a: Alarm): string {
   const keys: Record<Alarm['alarm'], MessageKey> = {
@@ -19,7 +19,7 @@ function alarmText(a: Alarm): string {
     shipping_marks_missing: 'alarm.shipping_marks_missing',
   };
   return t(keys[a.alarm], {
-    name: a.name ?? '',
+    name: a.id ? milestoneLabel(a.id, a.name ?? '') : (a.name ?? ''),
     days: a.days ?? a.days_to_delivery ?? 0,
     planned: a.planned ?? 0,
     actual: a.actual ?? 0,
@@ -136,7 +136,10 @@ function OrderBody({ d }: { d: Timeline }) {
             {d.gates.map((g) => (
               <li key={g.id}>
                 <a href={recordHref(g.id)}>{g.po_no || g.id}</a>:{' '}
-                <span class={g.gate?.state === 'blocked' ? 'warn-text' : ''}>{gateText(g.gate)}</span>
+                <span class={g.gate?.state === 'blocked' ? 'warn-text' : ''} data-testid="gate-state" data-state={g.gate?.state ?? ''}>
+                  {gateText(g.gate)}
+                </span>
+                {g.gate && <span class="muted"> · {gateTerm(g.gate)}</span>}
               </li>
             ))}
           </ul>

@@ -5,11 +5,12 @@
 import { useState } from 'preact/hooks';
 
 import { fmtDate, fmtDateTime, t } from '../i18n';
+import { codeLabel, tOr } from '../i18n/labels';
 import { Section, StatusChip, Verdict, run, toast } from '../ui/common';
 import { typeLabel } from '../ui/mywork';
 import type { OfficeApi, RecordAnswer } from './api';
-import { StageActions } from './actions';
-import { LoadState, OrderLink, useLoad, useOfficeApi } from './common';
+import { StageActions, milestoneLabel } from './actions';
+import { LoadState, OrderLink, gateText, useLoad, useOfficeApi } from './common';
 
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj => (v && typeof v === 'object' ? (v as Obj) : {});
@@ -50,7 +51,13 @@ function RecordBody({ r, api, onChange }: { r: RecordAnswer; api: OfficeApi; onC
         <span class={`type-tag type-${r.type}`}>{typeLabel(r.type)}</span>
         <h1 data-testid="office-record-title">{title}</h1>
         <div class="row wrap">
-          {status && <StatusChip status={status} />}
+          {status && r.type === 'purchase_order' ? (
+            <span class={`chip status-${status}`} data-testid="po-status">
+              {codeLabel('po_statuses', str(d.status) || status)}
+            </span>
+          ) : (
+            status && <StatusChip status={status} />
+          )}
           {r.type === 'inspection' && status !== 'open' && <Verdict verdict={str(d.verdict)} />}
         </div>
         <dl class="fields">
@@ -66,6 +73,8 @@ function RecordBody({ r, api, onChange }: { r: RecordAnswer; api: OfficeApi; onC
       </div>
       {r.type === 'inspection' && <InspectionDetail rec={rec} />}
       {r.type === 'stock_count' && <CountDetail rec={rec} d={d} />}
+      {r.type === 'order' && <OrderDetail rec={rec} d={d} />}
+      {r.type === 'order_commercial' && <CommercialDetail rec={rec} d={d} />}
       {r.type === 'approval' && <ApprovalDetail id={r.id} rec={rec} d={d} api={api} onChange={onChange} />}
       <StageActions id={r.id} type={r.type} rec={rec} api={api} onChange={onChange} />
       {r.type !== 'approval' && (
@@ -153,13 +162,18 @@ function ApprovalDetail({ id, rec, d, api, onChange }: { id: string; rec: Obj; d
   };
   return (
     <Section title={t('approval.steps')}>
+      <p class="muted" data-testid="approval-chain">
+        {t('approval.kind', { kind: codeLabel('approval_kinds', str(rec.kind)) })}
+        {str(rec.chain) && ` · ${t('approval.chain', { chain: codeLabel('approval_chains', str(rec.chain)) })}`}
+      </p>
       {str(rec.reason) && <p>{str(rec.reason)}</p>}
       <ol class="timeline">
         {steps.map(([sid, s]) => {
           const step = obj(s);
           return (
             <li key={sid}>
-              <strong>{str(step.label) || str(step.role)}</strong> <span class="muted">({str(step.role)})</span>
+              <strong>{str(step.label) || codeLabel('approval_roles', str(step.role))}</strong>{' '}
+              <span class="muted">({codeLabel('approval_roles', str(step.role))})</span>
               {sid === current && <span class="badge badge-warn">{t('approval.waiting')}</span>}
               <ul class="plain-list">
                 {decisions
@@ -246,6 +260,141 @@ function AssignPanel({
           );
         }}
       </LoadState>
+    </Section>
+  );
+}
+
+/** Rows of a map field, sorted by `by`. */
+function rows(v: unknown, by: (x: Obj) => number = () => 0): (Obj & { id: string })[] {
+  return Object.entries(obj(v))
+    .map(([id, x]) => ({ ...obj(x), id }))
+    .sort((a, b) => by(a) - by(b));
+}
+
+/** An order's stages as the merchandiser follows them: milestones, samples, packaging. */
+function OrderDetail({ rec, d }: { rec: Obj; d: Obj }) {
+  const milestones = rows(rec.milestones, (x) => num(x.planned_ms));
+  const samples = rows(rec.samples, (x) => num(x.sent_ms));
+  const packaging = rows(rec.packaging, (x) => num(x.drafted_ms));
+  const packagingState = obj(d.packaging);
+  return (
+    <>
+      {milestones.length > 0 && (
+        <Section title={t('order.milestones')}>
+          <table class="count-table office-table" data-testid="order-milestones">
+            <thead>
+              <tr>
+                <th>{t('dash.milestone')}</th>
+                <th>{t('order.col_planned')}</th>
+                <th>{t('order.col_actual')}</th>
+                <th>{t('order.col_late')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {milestones.map((m) => (
+                <tr key={m.id} data-id={m.id}>
+                  <td>{milestoneLabel(str(m.code) || m.id, str(m.name))}</td>
+                  <td class="nowrap">{fmtDate(num(m.planned_ms))}</td>
+                  <td class="nowrap">{fmtDate(num(m.actual_ms))}</td>
+                  <td data-testid="milestone-late">
+                    {codeLabel('late_codes', str(m.late_code))}
+                    {str(m.late_reason) && <span class="muted"> {str(m.late_reason)}</span>}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </Section>
+      )}
+      {samples.length > 0 && (
+        <Section title={t('order.samples')}>
+          <table class="count-table office-table" data-testid="order-samples">
+            <thead>
+              <tr>
+                <th>{t('order.col_round')}</th>
+                <th>{t('order.col_sent')}</th>
+                <th>{t('order.col_decision')}</th>
+                <th>{t('act.f_comment')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {samples.map((x) => (
+                <tr key={x.id} data-id={x.id}>
+                  <td data-testid="sample-round">{codeLabel('sample_rounds', str(x.round))}</td>
+                  <td class="nowrap">{fmtDate(num(x.sent_ms))}</td>
+                  <td>{str(x.result) ? tOr(`code.approval_statuses.${str(x.result)}`, str(x.result)) : ''}</td>
+                  <td>
+                    {rows(x.comments, (c) => num(c.at_ms)).map((c) => (
+                      <div key={c.id} class="muted">
+                        {str(c.text)}
+                      </div>
+                    ))}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </Section>
+      )}
+      {packaging.length > 0 && (
+        <Section title={t('order.packaging')}>
+          <table class="count-table office-table" data-testid="order-packaging">
+            <thead>
+              <tr>
+                <th>{t('order.col_kind')}</th>
+                <th>{t('order.col_description')}</th>
+                <th>{t('order.col_state')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {packaging.map((p) => (
+                <tr key={p.id} data-id={p.id} data-testid="packaging-row">
+                  <td>{codeLabel('packaging_kinds', str(p.kind))}</td>
+                  <td>
+                    {str(p.description)}
+                    {str(p.copied_from) && <span class="muted"> ({t('order.copied_from', { order_no: str(p.copied_from) })})</span>}
+                  </td>
+                  <td data-testid="packaging-state">{codeLabel('packaging_statuses', str(packagingState[p.id]))}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </Section>
+      )}
+    </>
+  );
+}
+
+/** A contract review key in words: `price_check`, `cost_sheet:<department>`. */
+function reviewLabel(key: string): string {
+  const [step, dept] = key.split(':');
+  const label = codeLabel('review_steps', step);
+  return dept ? `${label} · ${tOr(`code.approval_roles.${dept}`, dept)}` : label;
+}
+
+/** The commercial side: payment term and gate (without special approvals), the review. */
+function CommercialDetail({ rec, d }: { rec: Obj; d: Obj }) {
+  const review = obj(rec.review);
+  const missingList = obj(d.contract_review).missing;
+  const missing = Array.isArray(missingList) ? (missingList as string[]) : [];
+  const keys = [...Object.keys(review), ...missing.filter((k) => !(k in review))];
+  const gate = d.payment_gate as Parameters<typeof gateText>[0];
+  return (
+    <Section title={t('order.review')}>
+      <p data-testid="commercial-term">
+        {t('gate.term', { term: codeLabel('payment_terms', str(rec.payment_term)) })} · {gateText(gate)}
+      </p>
+      <ul class="plain-list" data-testid="commercial-review">
+        {keys.map((k) => {
+          const s = obj(review[k]);
+          return (
+            <li key={k}>
+              {reviewLabel(k)}:{' '}
+              {str(s.by) ? t('order.signed_by', { name: str(s.name) || str(s.by) }) : <span class="warn-text">{t('order.not_signed')}</span>}
+            </li>
+          );
+        })}
+      </ul>
     </Section>
   );
 }

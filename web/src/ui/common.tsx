@@ -6,6 +6,7 @@ import { useContext, useEffect, useRef, useState, useCallback } from 'preact/hoo
 
 import { t, type MessageKey } from '../i18n';
 import { errorText } from '../i18n/errors';
+import { codeLabel, codesOf } from '../i18n/labels';
 import { downscale, sha256Hex } from '../photos/process';
 import type { SyncEngine } from '../sync/engine';
 
@@ -157,7 +158,12 @@ const STATUS_KEYS: Record<string, MessageKey> = {
 
 export function statusLabel(status: string): string {
   const key = STATUS_KEYS[status];
-  return key ? t(key) : t('status.other', { value: status });
+  if (key) return t(key);
+  // The statuses of the office's records (a PO, an approval, a packaging item).
+  for (const kind of ['po_statuses', 'approval_statuses', 'packaging_statuses'] as const) {
+    if (codesOf(kind).includes(status)) return codeLabel(kind, status);
+  }
+  return t('status.other', { value: status });
 }
 
 export function StatusChip({ status }: { status: string }) {
