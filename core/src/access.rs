@@ -661,6 +661,88 @@ mod tests {
     use automerge::transaction::Transactable;
     use wasm_bindgen_test::wasm_bindgen_test;
 
+    /// The hub reads changed paths from Automerge's patch log (diff cursor at `before`);
+    /// they must be exactly what the full diff says, for every kind of edit.
+    #[wasm_bindgen_test(unsupported = test)]
+    fn changed_paths_from_the_patch_log_equal_the_full_diff() {
+        use automerge::{ObjType, ROOT, ReadDoc, ScalarValue};
+        let mut base = AutoCommit::new();
+        base.put(ROOT, "title", "t").unwrap();
+        let defects = base.put_object(ROOT, "defects", ObjType::Map).unwrap();
+        let d1 = base.put_object(&defects, "d1", ObjType::Map).unwrap();
+        base.put(&d1, "qty", ScalarValue::counter(1)).unwrap();
+        base.put(&d1, "note", "n").unwrap();
+        let list = base.put_object(ROOT, "photos", ObjType::List).unwrap();
+        base.insert(&list, 0, "p0").unwrap();
+        base.commit();
+        type Edit = fn(&mut AutoCommit);
+        let edits: Vec<(&str, Edit)> = vec![
+            ("put a new key", |d| d.put(ROOT, "extra", 1).unwrap()),
+            ("overwrite", |d| d.put(ROOT, "title", "u").unwrap()),
+            ("delete", |d| d.delete(ROOT, "title").unwrap()),
+            ("increment", |d| {
+                let (_, defects) = d.get(ROOT, "defects").unwrap().unwrap();
+                let (_, d1) = d.get(&defects, "d1").unwrap().unwrap();
+                d.increment(&d1, "qty", 2).unwrap();
+            }),
+            ("new nested object", |d| {
+                let (_, defects) = d.get(ROOT, "defects").unwrap().unwrap();
+                let d2 = d.put_object(&defects, "d2", ObjType::Map).unwrap();
+                d.put(&d2, "qty", ScalarValue::counter(1)).unwrap();
+                let sub = d.put_object(&d2, "photos", ObjType::List).unwrap();
+                d.insert(&sub, 0, "x").unwrap();
+            }),
+            ("list insert and delete", |d| {
+                let (_, list) = d.get(ROOT, "photos").unwrap().unwrap();
+                d.insert(&list, 1, "p1").unwrap();
+                d.delete(&list, 0).unwrap();
+            }),
+            ("replace an object", |d| {
+                let (_, defects) = d.get(ROOT, "defects").unwrap().unwrap();
+                let d1 = d.put_object(&defects, "d1", ObjType::Map).unwrap();
+                d.put(&d1, "note", "again").unwrap();
+            }),
+        ];
+        for (what, edit) in edits {
+            let mut device = base.fork();
+            edit(&mut device);
+            device.commit();
+            let before = base.get_heads();
+            let changes = device.get_changes(&before);
+            // The full diff.
+            let mut slow = base.fork();
+            slow.apply_changes(changes.clone()).unwrap();
+            let after = slow.get_heads();
+            let mut want = changed_paths(&mut slow, &before, &after);
+            // From the patch log.
+            let mut fast = base.fork();
+            fast.update_diff_cursor();
+            fast.apply_changes(changes).unwrap();
+            let mut got = changed_paths(&mut fast, &before, &after);
+            want.sort();
+            got.sort();
+            assert!(!want.is_empty(), "{what}: no paths");
+            assert_eq!(got, want, "{what}");
+        }
+        // Concurrent with the server's own edit of the same key (a conflict).
+        let mut server = base.fork();
+        server.put(ROOT, "title", "server").unwrap();
+        server.commit();
+        let mut device = base.fork();
+        device.put(ROOT, "title", "device").unwrap();
+        device.commit();
+        let changes = device.get_changes(&base.get_heads());
+        let before = server.get_heads();
+        let mut slow = server.fork();
+        slow.apply_changes(changes.clone()).unwrap();
+        let after = slow.get_heads();
+        let want = changed_paths(&mut slow, &before, &after);
+        let mut fast = server.fork();
+        fast.update_diff_cursor();
+        fast.apply_changes(changes).unwrap();
+        assert_eq!(changed_paths(&mut fast, &before, &after), want, "conflict");
+    }
+
     fn who(user: &str, role: Role) -> Principal {
         Principal {
             user: user.into(),

@@ -675,13 +675,24 @@ impl Hub {
                 state,
             );
         }
+        // With the diff cursor at `before`, Automerge logs what the message changes as it
+        // applies it, and the diff below is read from that log instead of a scan of every
+        // operation of the document (which grows with its history).
+        if has_changes {
+            d.doc.update_diff_cursor();
+        }
         let received = d.doc.sync().receive_sync_message(&mut state, msg);
         if let Err(e) = received {
+            d.doc.reset_diff_cursor();
             return self.fail(conn, &format!("sync message could not be applied: {e}"));
         }
         let after = d.doc.get_heads();
-        if before != after {
-            let paths = changed_paths(&mut d.doc, &before, &after);
+        let paths = (before != after).then(|| changed_paths(&mut d.doc, &before, &after));
+        // Stop logging: other edits of this document need no patches.
+        if has_changes {
+            d.doc.reset_diff_cursor();
+        }
+        if let Some(paths) = paths {
             // Check the merged document in place (no copy): on refusal it is rebuilt below.
             let doc = std::mem::replace(&mut d.doc, AutoCommit::new());
             let (doc, verdict) = match Record::from_doc(doc) {
