@@ -241,6 +241,18 @@ pub const SALES_SIGNATURE: &str = "sales";
 /// The signature key of the general manager (签字盖章).
 pub const GENERAL_MANAGER_SIGNATURE: &str = "general_manager";
 
+/// The job titles (or access role names) that may sign the PO in `slot`: sales' check by
+/// a sales representative (the title [`crate::chains::SALES_REP`], or the `sales` access
+/// role: 业务员审核合同无误后必须在合同背面签名确认), the general manager's signature by the
+/// general manager (然后交由总经理签字盖章). Any other slot is nobody's: empty.
+pub fn signature_titles(slot: &str) -> Vec<String> {
+    match slot {
+        SALES_SIGNATURE => vec![crate::chains::SALES_REP.to_string(), "sales".to_string()],
+        GENERAL_MANAGER_SIGNATURE => vec![crate::chains::GENERAL_MANAGER.to_string()],
+        _ => Vec::new(),
+    }
+}
+
 /// Everything that stops the PO's release apart from the payment gate: signatures and the
 /// attachments every PO must carry.
 pub fn release_problems(po: &PurchaseOrder) -> Vec<Problem> {

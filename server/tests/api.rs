@@ -234,6 +234,24 @@ impl Server {
         id
     }
 
+    /// Adds `user` with `role` and job `titles`; returns their token.
+    async fn user_with_titles(&self, user: &str, role: Role, titles: &[&str]) -> String {
+        self.state
+            .storage
+            .accounts
+            .add_user(NewUser {
+                username: user.into(),
+                password: PASSWORD.into(),
+                role,
+                display_name: None,
+                factory: None,
+                warehouse: None,
+                titles: titles.iter().map(|t| (*t).to_string()).collect(),
+            })
+            .expect("user added");
+        self.login(user).await
+    }
+
     /// The record ids `user`'s index document lists, read from storage.
     async fn index_of(&self, user: &str) -> Vec<String> {
         gendan_core::summary::index_ids(&self.index_doc_of(user).await)
@@ -1650,11 +1668,18 @@ async fn a_po_is_released_only_when_its_payment_gate_opens() {
             }),
         )
         .await;
-    for role in ["sales", "general_manager"] {
+    // Sales checks and signs, the general manager signs (each by job title).
+    let sales = s
+        .user_with_titles("sales1", Role::Sales, &["sales_rep"])
+        .await;
+    let gm = s
+        .user_with_titles("gm1", Role::Approver, &["general_manager"])
+        .await;
+    for (who, role) in [(&sales, "sales"), (&gm, "general_manager")] {
         let signed = s
             .post(
                 &format!("/api/v1/records/{po}/ops"),
-                &merch,
+                who,
                 json!({"op": "sign", "role": role, "name": role}),
             )
             .await;
@@ -1677,10 +1702,13 @@ async fn a_po_is_released_only_when_its_payment_gate_opens() {
         "not released"
     );
 
+    let finance = s
+        .user_with_titles("fin1", Role::Approver, &["finance"])
+        .await;
     let confirmed = s
         .post(
             &format!("/api/v1/records/{commercial}/ops"),
-            &merch,
+            &finance,
             json!({"op": "confirm_deposit", "amount": {"minor": 300_000, "currency": "USD"},
                    "received_ms": 1_699_000_000_000_i64}),
         )
@@ -1897,4 +1925,138 @@ async fn a_special_approval_is_decided_only_by_the_general_manager_title() {
         .await;
     assert_eq!(added.status, StatusCode::CREATED, "{}", added.error());
     assert_eq!(added.json()["titles"], json!(["general_manager"]));
+}
+
+/// Finance alone confirms a deposit, and each contract-review and PO sign-off is made by
+/// the job title its slot needs — over REST as over sync; refused with what is needed.
+#[tokio::test]
+async fn deposits_and_sign_offs_are_made_by_the_job_title_they_need() {
+    let s = server().await;
+    let merch = s.login("merch").await;
+    let boss = s.login("boss").await;
+    let order = s
+        .create(
+            &merch,
+            json!({"type": "order", "order_no": "SO-78", "style_no": "ST-8", "factory": "F1"}),
+        )
+        .await;
+    let commercial = s
+        .create(
+            &merch,
+            json!({"type": "order_commercial", "order_id": order, "order_no": "SO-78",
+                   "payment_term": "deposit"}),
+        )
+        .await;
+    let ops = format!("/api/v1/records/{commercial}/ops");
+    let confirm = json!({"op": "confirm_deposit", "amount": {"minor": 300_000, "currency": "USD"},
+                         "received_ms": 1_699_000_000_000_i64});
+    // The merchandiser and an approver without the title: 403, saying what it needs.
+    for token in [&merch, &boss] {
+        let refused = s.post(&ops, token, confirm.clone()).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.error());
+        assert!(
+            refused.error().contains("only finance confirms a deposit")
+                && refused.error().contains("job title finance"),
+            "{}",
+            refused.error()
+        );
+    }
+    let read = s
+        .get(&format!("/api/v1/records/{commercial}"), &merch)
+        .await;
+    assert_eq!(read.json()["view"]["record"]["deposit_confirmed_ms"], 0);
+    // The administrator gives `boss` the title: the next request may.
+    let admin = s.login("admin").await;
+    let titled = s
+        .post(
+            "/api/v1/users/boss/titles",
+            &admin,
+            json!({ "titles": ["finance"] }),
+        )
+        .await;
+    assert_eq!(titled.status, StatusCode::OK, "{}", titled.error());
+    let confirmed = s.post(&ops, &boss, confirm).await;
+    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.error());
+    assert_eq!(
+        confirmed.json()["view"]["record"]["deposit_confirmed_by"],
+        "boss"
+    );
+
+    // The contract review: the price check by the product control manager.
+    let sign = |step: &str, department: &str| json!({"op": "sign_review", "step": step, "department": department, "name": "N"});
+    let refused = s.post(&ops, &merch, sign("price_check", "")).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.error());
+    assert!(
+        refused
+            .error()
+            .contains("needs the job title product_control_manager"),
+        "{}",
+        refused.error()
+    );
+    let pcm = s
+        .user_with_titles("pcm1", Role::Approver, &["product_control_manager"])
+        .await;
+    let signed = s.post(&ops, &pcm, sign("price_check", "")).await;
+    assert_eq!(signed.status, StatusCode::OK, "{}", signed.error());
+    // The general manager's line of the cost sheet by the general manager only; a
+    // department's by its head (`<department>_manager`).
+    let refused = s
+        .post(&ops, &pcm, sign("cost_sheet", "general_manager"))
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.error());
+    let refused = s.post(&ops, &pcm, sign("cost_sheet", "finance")).await;
+    assert!(
+        refused
+            .error()
+            .contains("needs the job title finance_manager"),
+        "{}",
+        refused.error()
+    );
+    let head = s
+        .user_with_titles("head1", Role::Approver, &["finance_manager"])
+        .await;
+    let signed = s.post(&ops, &head, sign("cost_sheet", "finance")).await;
+    assert_eq!(signed.status, StatusCode::OK, "{}", signed.error());
+    // A department that no title could spell is bad input.
+    let bad = s
+        .post(
+            &ops,
+            &merch,
+            json!({"op": "require_cost_sheet_signer", "department": "Finance Dept"}),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.error());
+    assert!(bad.error().contains("a-z, 0-9"), "{}", bad.error());
+
+    // The PO: sales' line by a sales representative, the general manager's by the GM.
+    let po = s
+        .create(
+            &merch,
+            json!({"type": "purchase_order", "po_no": "PO-78", "order_id": order,
+                   "order_no": "SO-78", "style_no": "ST-8", "factory": "F1"}),
+        )
+        .await;
+    let po_ops = format!("/api/v1/records/{po}/ops");
+    let po_sign = |role: &str| json!({"op": "sign", "role": role, "name": "N"});
+    let refused = s.post(&po_ops, &merch, po_sign("sales")).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.error());
+    assert!(
+        refused.error().contains("sales_rep or sales"),
+        "{}",
+        refused.error()
+    );
+    let rep = s
+        .user_with_titles("rep1", Role::Sales, &["sales_rep"])
+        .await;
+    let signed = s.post(&po_ops, &rep, po_sign("sales")).await;
+    assert_eq!(signed.status, StatusCode::OK, "{}", signed.error());
+    let refused = s.post(&po_ops, &rep, po_sign("general_manager")).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.error());
+    assert!(
+        refused
+            .error()
+            .contains("needs the job title general_manager"),
+        "{}",
+        refused.error()
+    );
 }

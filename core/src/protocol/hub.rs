@@ -701,6 +701,10 @@ impl Hub {
                                 now,
                             )
                         })
+                        .and_then(|()| {
+                            let was: &[ChangeHash] = if creating { &[] } else { &before };
+                            crate::access::check_sign_offs(&principal, &mut record, was, &paths)
+                        })
                         .map(|()| record.header().ok());
                     (record.into_doc(), verdict)
                 }
