@@ -1,5 +1,6 @@
 //! The hub's business checks on the sync path, with devices syncing real documents: sign-offs
-//! and the deposit confirmation by job title.
+//! and the deposit confirmation by job title, and a live connection following its
+//! account's changes.
 #![cfg(not(target_arch = "wasm32"))]
 
 use std::collections::HashMap;
@@ -321,4 +322,65 @@ fn review_and_po_sign_offs_by_sync_need_the_slots_title() {
     let out = pcm.sync(&mut net, DOC);
     assert_eq!(out.rejected.len(), 0, "{:?}", out.rejected);
     assert_eq!(out.accepted.len(), 1);
+}
+
+#[test]
+fn a_live_connection_acts_for_its_account_as_it_is_now() {
+    let bytes = commercial();
+    let mut net = Net::new(&[(DOC, bytes.clone())]);
+    // Connected before finance's title was given.
+    net.connect(1, who("fin", Role::Approver, &[]));
+    let mut fin = Device::new(1, &bytes, 11);
+    fin.sync(&mut net, DOC);
+    // The administrator gives the title: the connection takes it without a reconnect.
+    assert_eq!(
+        net.hub
+            .update_principal(&who("fin", Role::Approver, &["finance"])),
+        1
+    );
+    assert_eq!(net.hub.principal(1).unwrap().titles, ["finance"]);
+    let mut r = fin.record();
+    confirm(&mut r, "fin", 100);
+    fin.set(r);
+    let out = fin.sync(&mut net, DOC);
+    assert_eq!(out.rejected.len(), 0, "{:?}", out.rejected);
+    assert_eq!(deposit_on_server(&net), 100);
+    // The title is taken away: the next confirmation is refused.
+    net.hub.update_principal(&who("fin", Role::Approver, &[]));
+    let mut r = fin.record();
+    confirm(&mut r, "fin", 200);
+    fin.set(r);
+    let out = fin.sync(&mut net, DOC);
+    assert_eq!(out.rejected.len(), 1, "{:?}", out.rejected);
+    assert_eq!(deposit_on_server(&net), 100);
+    // An unchanged account is not touched.
+    assert_eq!(
+        net.hub.update_principal(&who("fin", Role::Approver, &[])),
+        0
+    );
+
+    // A role change that takes a record out of scope: the connection is told at once.
+    net.connect(2, who("m2", Role::Merchandiser, &[]));
+    let mut m2 = Device::new(2, &bytes, 12);
+    m2.sync(&mut net, DOC);
+    net.hub.update_principal(&who("m2", Role::Qc, &[]));
+    let out = net.run();
+    let told: Vec<Message> = out
+        .sends
+        .iter()
+        .filter(|(c, _)| *c == 2)
+        .map(|(_, f)| decode(f).unwrap())
+        .collect();
+    assert!(
+        told.iter().any(
+            |m| matches!(m, Message::DocUnavailable { document_id, .. } if *document_id == DOC)
+        ),
+        "{told:?}"
+    );
+    // A disabled account's connections are closed.
+    assert_eq!(net.hub.close_user("m2", "your account is disabled"), 1);
+    let out = net.run();
+    assert_eq!(out.closes.len(), 1);
+    assert_eq!(out.closes[0].0, 2);
+    assert!(net.hub.connected_users().contains("fin"));
 }
