@@ -1766,8 +1766,8 @@ mod tests {
         assert_eq!(v.record.due_ms.0, 42);
         assert!(v.record.defects.is_empty());
         assert!(v.derived.plan.is_some());
-        assert!(r.upgrade(&ctx("server", 1)).unwrap());
-        assert!(!r.upgrade(&ctx("server", 2)).unwrap(), "upgrade runs once");
+        assert!(r.upgrade().unwrap());
+        assert!(!r.upgrade().unwrap(), "upgrade runs once");
         assert!(has_collections(r.doc()));
         add_defect(&mut r, "d1", DefectClass::Minor, 1);
         let kept = r.doc().get(ROOT, "future_field").unwrap().unwrap().0;

@@ -1,19 +1,21 @@
 //! The hub's business checks on the sync path, with devices syncing real documents: sign-offs
-//! and the deposit confirmation by job title, and a live connection following its
-//! account's changes.
+//! and the deposit confirmation by job title, a live connection following its account's
+//! changes, and records at an older schema upgraded by the server when a device changes
+//! them.
 #![cfg(not(target_arch = "wasm32"))]
 
 use std::collections::HashMap;
 
 use automerge::sync::{self, SyncDoc};
-use automerge::AutoCommit;
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, ReadDoc};
 use gendan_core::access::{Principal, Role};
 use gendan_core::common::{EditContext, Money};
 use gendan_core::order::{self, CommercialOp, OrderCommercial, PaymentTerm, ReviewStep};
 use gendan_core::protocol::hub::{ConnId, Hub, HubConfig, HubLimits, Output};
 use gendan_core::protocol::{DocumentId, Message, PeerId, PeerMetadata, StorageId, decode, encode};
 use gendan_core::purchase_order::{self, NewPurchaseOrder, PurchaseOrderOp};
-use gendan_core::record::{Record, actor_from_bytes};
+use gendan_core::record::{Record, UPGRADE_MESSAGE, actor_from_bytes, read_schema};
 
 fn who(user: &str, role: Role, titles: &[&str]) -> Principal {
     Principal {
@@ -383,4 +385,106 @@ fn a_live_connection_acts_for_its_account_as_it_is_now() {
     assert_eq!(out.closes.len(), 1);
     assert_eq!(out.closes[0].0, 2);
     assert!(net.hub.connected_users().contains("fin"));
+}
+
+/// An order's commercial side as written by the first schema (no `review` map).
+fn schema_1_commercial() -> Vec<u8> {
+    let mut d = AutoCommit::new().with_actor(automerge::ActorId::from(&[7_u8; 16][..]));
+    d.put(automerge::ROOT, "type", "order_commercial").unwrap();
+    d.put(automerge::ROOT, "schema", 1_i64).unwrap();
+    d.put(automerge::ROOT, "created_by", "merch").unwrap();
+    d.put(automerge::ROOT, "order_no", "SO-OLD-1").unwrap();
+    d.put(automerge::ROOT, "payment_term", "lc").unwrap();
+    for c in ["assignees", "prices", "costs"] {
+        d.put_object(automerge::ROOT, c, automerge::ObjType::Map)
+            .unwrap();
+    }
+    d.commit();
+    d.save()
+}
+
+#[test]
+fn a_record_at_an_older_schema_changed_by_sync_is_upgraded_in_the_same_turn() {
+    let bytes = schema_1_commercial();
+    let mut nets = [
+        Net::new(&[(DOC, bytes.clone())]),
+        Net::new(&[(DOC, bytes.clone())]),
+    ];
+    // One device change, delivered to two servers that hold the same document.
+    let mut changed = Device::new(0, &bytes, 11);
+    let mut r = changed.record();
+    order::apply_commercial(
+        &mut r,
+        &CommercialOp::SetPrice {
+            line: "navy".into(),
+            price: Money {
+                minor: 450,
+                currency: "USD".into(),
+            },
+        },
+        &EditContext::new("merch", 1_700_000_000_000),
+    )
+    .unwrap();
+    changed.set(r);
+    let mut devices = Vec::new();
+    for net in &mut nets {
+        net.connect(1, who("merch", Role::Merchandiser, &[]));
+        let mut dev = Device {
+            conn: 1,
+            doc: changed.doc.clone(),
+            state: sync::State::new(),
+        };
+        let out = dev.sync(net, DOC);
+        assert_eq!(out.accepted.len(), 1, "{:?}", out.rejected);
+        // The device's change and the upgrade are written in the same turn ...
+        assert!(!out.writes.is_empty());
+        let mut server = net.doc(DOC);
+        assert_eq!(read_schema(&server), 2, "upgraded");
+        assert!(matches!(
+            server.get(automerge::ROOT, "review"),
+            Ok(Some((automerge::Value::Object(automerge::ObjType::Map), _)))
+        ));
+        // ... the upgrade is the server's change, not attributed to the device ...
+        let upgrades: Vec<_> = server
+            .get_changes(&[])
+            .into_iter()
+            .filter(|c| c.message() == Some(UPGRADE_MESSAGE))
+            .map(|c| c.hash())
+            .collect();
+        assert_eq!(upgrades.len(), 1);
+        assert!(!out.accepted[0].change_hashes.contains(&upgrades[0]));
+        // ... and the device received it.
+        assert_eq!(read_schema(&dev.doc), 2, "the device has the upgrade");
+        devices.push(dev);
+    }
+    // Two servers that upgraded the same state concurrently made the very same change.
+    assert_eq!(nets[0].doc(DOC).get_heads(), nets[1].doc(DOC).get_heads());
+    // Idempotent: the next change is not followed by another upgrade.
+    let dev = &mut devices[0];
+    let mut r = dev.record();
+    order::apply_commercial(
+        &mut r,
+        &CommercialOp::RequireCostSheetSigner {
+            department: "sales".into(),
+        },
+        &EditContext::new("merch", 1_700_000_000_001),
+    )
+    .unwrap();
+    dev.set(r);
+    let out = dev.sync(&mut nets[0], DOC);
+    assert_eq!(out.accepted.len(), 1, "{:?}", out.rejected);
+    let mut server = nets[0].doc(DOC);
+    let upgrades = server
+        .get_changes(&[])
+        .into_iter()
+        .filter(|c| c.message() == Some(UPGRADE_MESSAGE))
+        .count();
+    assert_eq!(upgrades, 1);
+    let c: OrderCommercial = Record::from_doc(server)
+        .map_err(|b| b.1)
+        .unwrap()
+        .read()
+        .unwrap();
+    assert_eq!(c.prices["navy"].minor, 450);
+    assert!(c.cost_sheet_signers["sales"]);
 }

@@ -796,6 +796,14 @@ impl Hub {
                         .iter()
                         .map(|c| c.hash())
                         .collect();
+                    // A record at an older schema gets its new collections now, once, on
+                    // the server (`record::upgrade_doc`: the same change wherever the same
+                    // state is upgraded); written and sent with the device's change.
+                    // A failure is not the device's: the record reads leniently meanwhile
+                    // and its next change tries again.
+                    if let Some(h) = &new_header {
+                        let _ = crate::record::upgrade_doc(&mut d.doc, h.record_type);
+                    }
                     let bytes = d.doc.save_incremental();
                     d.header = new_header;
                     d.exists = true;

@@ -484,7 +484,7 @@ async fn run_edit_with_gate(
             let before = record.heads();
             // An older schema gets its new collections first, here on the server, so
             // devices add to one map (`Record::upgrade`); checked with the edit below.
-            record.upgrade(&ctx).map_err(|e| bad_input(&e))?;
+            record.upgrade().map_err(|e| bad_input(&e))?;
             edit(record, &ctx).map_err(ApiError::bad_request)?;
             let after = record.heads();
             if before != after {
