@@ -574,9 +574,11 @@ pub fn apply_with_gate(
     record.expect_type(RecordType::PurchaseOrder)?;
     let po: PurchaseOrder = record.read()?;
     if po.released_ms.0 > 0 && !matches!(op, PurchaseOrderOp::AddAccessoryPicture { .. }) {
-        return Err(RecordError::NotAllowed(
-            "the PO is released to the factory; it can no longer be changed".into(),
-        ));
+        return Err(RecordError::not_allowed(
+            "record.not_allowed.released",
+            "the PO is released to the factory; it can no longer be changed",
+        )
+        .with_param("record_type", RecordType::PurchaseOrder));
     }
     let content_edit = matches!(
         op,
@@ -585,9 +587,11 @@ pub fn apply_with_gate(
             | PurchaseOrderOp::AddAccessoryPicture { .. }
     );
     if content_edit && po.signatures.contains_key(SALES_SIGNATURE) {
-        return Err(RecordError::NotAllowed(
-            "sales has signed the PO; it must be returned for correction before it changes".into(),
-        ));
+        return Err(RecordError::not_allowed(
+            "record.not_allowed.signed_by_sales",
+            "sales has signed the PO; it must be returned for correction before it changes",
+        )
+        .with_param("record_type", RecordType::PurchaseOrder));
     }
     record.edit(ctx, "purchase order", |doc| match op {
         PurchaseOrderOp::SetProcess { part, text } => {

@@ -100,9 +100,12 @@ pub enum RecordError {
     /// The operation's input is invalid; every problem found is listed.
     #[error("invalid input: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Invalid(Vec<Problem>),
-    /// The operation is not allowed in the record's current state.
-    #[error("{0}")]
-    NotAllowed(String),
+    /// The operation is not allowed in the record's current state (a signed or approved
+    /// record, a released PO…). The problem's `code` says why, stably (`record.signed`,
+    /// `record.not_allowed.<why>`), with the values its message names in `params`; its
+    /// message is the English text. See [`RecordError::not_allowed`].
+    #[error("{}", .0.message)]
+    NotAllowed(Problem),
     /// An operation could not be parsed.
     #[error("the operation could not be read: {0}")]
     BadOperation(String),
@@ -124,6 +127,32 @@ impl RecordError {
             RecordError::Invalid(_) => "invalid",
             RecordError::NotAllowed(_) => "not_allowed",
             RecordError::BadOperation(_) => "bad_operation",
+        }
+    }
+
+    /// A `NotAllowed` error: `code` is stable (`record.signed`, `record.not_allowed.<why>`),
+    /// `message` the English text; add the values it names with [`RecordError::with_param`].
+    pub fn not_allowed(code: &str, message: impl Into<String>) -> Self {
+        RecordError::NotAllowed(Problem::new("record", message).with_code(code))
+    }
+
+    /// The same error with one more named value for its code's message (a `NotAllowed`
+    /// refusal); other errors are returned unchanged.
+    #[must_use]
+    pub fn with_param(self, name: &str, value: impl ToString) -> Self {
+        match self {
+            RecordError::NotAllowed(p) => RecordError::NotAllowed(p.with_param(name, value)),
+            other => other,
+        }
+    }
+
+    /// The problems an interface shows for this error, each with its code: those of
+    /// `Invalid`, the one of `NotAllowed`; none for the other kinds.
+    pub fn problems(&self) -> &[Problem] {
+        match self {
+            RecordError::Invalid(p) => p,
+            RecordError::NotAllowed(p) => std::slice::from_ref(p),
+            _ => &[],
         }
     }
 
