@@ -493,6 +493,174 @@ pub fn check_decisions(
     approval::check_new_decisions(&was, &now, &p.user, &p.decision_roles(), now_ms)
 }
 
+/// The job titles and role a user holds, for a message: `none` when empty.
+pub fn roles_text(roles: &[&str]) -> String {
+    if roles.is_empty() {
+        "none".to_string()
+    } else {
+        roles.join(", ")
+    }
+}
+
+/// The sign-offs a change takes a keyed map of sign-offs from `was` to `now`, checked
+/// against who may make them: every slot added or changed must be signed under the
+/// writer's own name (`by` is `user`) by a holder of one of `signers(slot)` (matched
+/// against `roles`, [`Principal::decision_roles`]: job titles, then the access role). A
+/// slot removed is refused unless `removable(slot)` (a PO returned for correction loses
+/// sales' signature). `field` is the map's key at the record's root, for the problems'
+/// paths. Pure: the same on the server (sync and REST) and on a device.
+pub fn check_new_sign_offs(
+    field: &str,
+    was: &std::collections::BTreeMap<String, crate::common::SignOff>,
+    now: &std::collections::BTreeMap<String, crate::common::SignOff>,
+    user: &str,
+    roles: &[&str],
+    signers: impl Fn(&str) -> Vec<String>,
+    removable: impl Fn(&str) -> bool,
+) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for (slot, sign_off) in now {
+        if was.get(slot) == Some(sign_off) {
+            continue;
+        }
+        let path = format!("{field}.{slot}");
+        if sign_off.by != user {
+            problems.push(
+                Problem::new(
+                    path.clone(),
+                    format!(
+                        "is signed as {:?}: a sign-off is made only under your own name",
+                        sign_off.by
+                    ),
+                )
+                .with_code("sign_off.not_own")
+                .with_param("slot", slot),
+            );
+        }
+        let allowed = signers(slot);
+        if !roles.iter().any(|r| allowed.iter().any(|a| a == r)) {
+            let needs = if allowed.is_empty() {
+                "nobody may sign it (an unknown sign-off)".to_string()
+            } else {
+                format!("it needs the job title {}", allowed.join(" or "))
+            };
+            problems.push(
+                Problem::new(
+                    path,
+                    format!(
+                        "you may not sign {slot}: {needs}; you hold: {}",
+                        roles_text(roles)
+                    ),
+                )
+                .with_code("sign_off.title_required")
+                .with_param("slot", slot)
+                .with_param("titles", allowed.join(", "))
+                .with_param("held", roles_text(roles)),
+            );
+        }
+    }
+    for slot in was.keys() {
+        if !now.contains_key(slot) && !removable(slot) {
+            problems.push(
+                Problem::new(format!("{field}.{slot}"), "a sign-off is never removed")
+                    .with_code("sign_off.removed")
+                    .with_param("slot", slot),
+            );
+        }
+    }
+    problems
+}
+
+/// The sign-off check of a change set (contract review, PO signatures, the deposit
+/// confirmation): each is someone's to make by job title (PRODUCT.md, the order
+/// follow-up flow; [`crate::review::review_signer_titles`],
+/// [`crate::purchase_order::signature_titles`],
+/// [`crate::order::deposit_confirmation_problems`]). `before` are the heads the server had
+/// before the change set (empty for a new record: everything it carries is new). Only
+/// reads the record when `paths` touch a sign-off; other record types pass. Honest
+/// changes of other users' slots merged concurrently are not this writer's: only what
+/// differs between `before` and now is looked at.
+pub fn check_sign_offs(
+    p: &Principal,
+    after: &mut Record,
+    before: &[ChangeHash],
+    paths: &[ChangedPath],
+) -> Result<(), Vec<Problem>> {
+    let touches = |keys: &[&str]| {
+        paths
+            .iter()
+            .any(|c| c.keys.first().is_some_and(|k| keys.contains(&k.as_str())))
+    };
+    let roles = p.decision_roles();
+    let problems = match after.record_type() {
+        RecordType::OrderCommercial
+            if touches(&[
+                "review",
+                "deposit_confirmed_ms",
+                "deposit_confirmed_by",
+                "deposit_amount",
+            ]) =>
+        {
+            let (was, now) = was_and_now::<order::OrderCommercial>(after, before)?;
+            let mut problems = check_new_sign_offs(
+                "review",
+                &was.review,
+                &now.review,
+                &p.user,
+                &roles,
+                crate::review::review_signer_titles,
+                |_| false,
+            );
+            problems.extend(order::deposit_confirmation_problems(
+                &was, &now, &p.user, &roles,
+            ));
+            problems
+        }
+        RecordType::PurchaseOrder if touches(&["signatures"]) => {
+            let (was, now) = was_and_now::<purchase_order::PurchaseOrder>(after, before)?;
+            check_new_sign_offs(
+                "signatures",
+                &was.signatures,
+                &now.signatures,
+                &p.user,
+                &roles,
+                purchase_order::signature_titles,
+                |slot| slot == purchase_order::SALES_SIGNATURE,
+            )
+        }
+        _ => Vec::new(),
+    };
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
+}
+
+/// A record read as `T` at `before` (the default value when `before` is empty: a new
+/// record) and now.
+fn was_and_now<T: autosurgeon::Hydrate + Default>(
+    after: &mut Record,
+    before: &[ChangeHash],
+) -> Result<(T, T), Vec<Problem>> {
+    let now: T = after.read().map_err(|e| {
+        vec![Problem::new(
+            "record",
+            format!("does not read as its type: {e}"),
+        )]
+    })?;
+    let was: T = if before.is_empty() {
+        T::default()
+    } else {
+        let past = after
+            .doc_mut()
+            .fork_at(before)
+            .map_err(|e| vec![Problem::new("record", e.to_string())])?;
+        autosurgeon::hydrate(&past).unwrap_or_default()
+    };
+    Ok((was, now))
+}
+
 /// Checks one element of a keyed collection (absent is fine: it was deleted).
 fn element<T: autosurgeon::Hydrate>(
     doc: &AutoCommit,
@@ -1231,6 +1399,254 @@ mod tests {
         let after = r.heads();
         let paths = changed_paths(r.doc_mut(), &before, &after);
         assert!(check_decisions(&other, &mut r, &before, &paths, 10).is_ok());
+    }
+
+    /// Runs `edit` on a copy of `record` and the sign-off check of the change as `p`.
+    fn sign_check(
+        p: &Principal,
+        record: &Record,
+        edit: impl FnOnce(&mut Record),
+    ) -> Result<(), Vec<Problem>> {
+        let mut after = record.clone();
+        let before = after.heads();
+        edit(&mut after);
+        let now = after.heads();
+        let paths = changed_paths(after.doc_mut(), &before, &now);
+        check_sign_offs(p, &mut after, &before, &paths)
+    }
+
+    fn titled(user: &str, role: Role, titles: &[&str]) -> Principal {
+        Principal {
+            titles: titles.iter().map(|t| (*t).to_string()).collect(),
+            ..who(user, role)
+        }
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn only_finance_confirms_a_deposit() {
+        use crate::common::Money;
+        use crate::order::{self, CommercialOp, PaymentTerm};
+        let c = order::create_commercial(
+            "o",
+            "SO-1",
+            PaymentTerm::Deposit,
+            actor_from_bytes(&[3; 16]),
+            &EditContext::new("sales", 1),
+        )
+        .unwrap();
+        let confirm = |user: &'static str| {
+            move |r: &mut Record| {
+                order::apply_commercial(
+                    r,
+                    &CommercialOp::ConfirmDeposit {
+                        amount: Money {
+                            minor: 100,
+                            currency: "USD".into(),
+                        },
+                        received_ms: 5,
+                    },
+                    &EditContext::new(user, 6),
+                )
+                .unwrap();
+            }
+        };
+        let finance = titled("fin", Role::Approver, &["finance"]);
+        assert_eq!(sign_check(&finance, &c, confirm("fin")), Ok(()));
+        // A merchandiser, a general manager: not finance.
+        for p in [
+            who("merch", Role::Merchandiser),
+            titled("gm", Role::Approver, &["general_manager"]),
+        ] {
+            let err = sign_check(&p, &c, confirm(if p.user == "gm" { "gm" } else { "merch" }))
+                .unwrap_err();
+            assert_eq!(err[0].code, "deposit.finance_only", "{err:?}");
+            assert!(err[0].message.contains("job title finance"), "{err:?}");
+        }
+        // Finance, but confirming under another name.
+        let err = sign_check(&finance, &c, confirm("someone")).unwrap_err();
+        assert_eq!(err[0].code, "sign_off.not_own", "{err:?}");
+        // Other edits of the commercial side are not this check's business.
+        let price = |r: &mut Record| {
+            order::apply_commercial(
+                r,
+                &CommercialOp::SetPrice {
+                    line: "l1".into(),
+                    price: Money {
+                        minor: 5,
+                        currency: "USD".into(),
+                    },
+                },
+                &EditContext::new("merch", 6),
+            )
+            .unwrap();
+        };
+        assert_eq!(
+            sign_check(&who("merch", Role::Merchandiser), &c, price),
+            Ok(())
+        );
+        // A new commercial side that arrives with the deposit confirmed is checked too.
+        let mut born = c.clone();
+        confirm("merch")(&mut born);
+        let heads = born.heads();
+        let paths = changed_paths(born.doc_mut(), &[], &heads);
+        let merch = who("merch", Role::Merchandiser);
+        assert!(check_sign_offs(&merch, &mut born, &[], &paths).is_err());
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn review_and_po_sign_offs_need_the_slots_job_title() {
+        use crate::order::{self, CommercialOp, PaymentTerm, ReviewStep};
+        let mut c = order::create_commercial(
+            "o",
+            "SO-1",
+            PaymentTerm::Deposit,
+            actor_from_bytes(&[3; 16]),
+            &EditContext::new("sales", 1),
+        )
+        .unwrap();
+        order::apply_commercial(
+            &mut c,
+            &CommercialOp::RequireCostSheetSigner {
+                department: "finance".into(),
+            },
+            &EditContext::new("sales", 1),
+        )
+        .unwrap();
+        let sign = |step: ReviewStep, department: &'static str, user: &'static str| {
+            move |r: &mut Record| {
+                order::apply_commercial(
+                    r,
+                    &CommercialOp::SignReview {
+                        step,
+                        department: department.into(),
+                        name: user.into(),
+                    },
+                    &EditContext::new(user, 6),
+                )
+                .unwrap();
+            }
+        };
+        let pcm = titled("pcm", Role::Approver, &["product_control_manager"]);
+        let gm = titled("gm", Role::Approver, &["general_manager"]);
+        let cfo = titled("cfo", Role::Approver, &["finance_manager"]);
+        let merch = who("merch", Role::Merchandiser);
+        // The price check: the product control manager, nobody else.
+        let err = sign_check(&gm, &c, sign(ReviewStep::PriceCheck, "", "gm")).unwrap_err();
+        assert_eq!(err[0].field, "review.price_check", "{err:?}");
+        assert_eq!(err[0].code, "sign_off.title_required");
+        assert_eq!(err[0].params["titles"], "product_control_manager");
+        assert!(
+            err[0]
+                .message
+                .contains("needs the job title product_control_manager"),
+            "{err:?}"
+        );
+        assert_eq!(
+            sign_check(&pcm, &c, sign(ReviewStep::PriceCheck, "", "pcm")),
+            Ok(())
+        );
+        sign(ReviewStep::PriceCheck, "", "pcm")(&mut c);
+        // The tracking sheet: a merchandiser (the access role counts).
+        assert_eq!(
+            sign_check(&merch, &c, sign(ReviewStep::TrackingSheet, "", "merch")),
+            Ok(())
+        );
+        assert!(sign_check(&pcm, &c, sign(ReviewStep::TrackingSheet, "", "pcm")).is_err());
+        // The cost sheet: each department's head, and the GM's line by the GM only.
+        assert_eq!(
+            sign_check(&cfo, &c, sign(ReviewStep::CostSheet, "finance", "cfo")),
+            Ok(())
+        );
+        let err = sign_check(&gm, &c, sign(ReviewStep::CostSheet, "finance", "gm")).unwrap_err();
+        assert_eq!(err[0].params["titles"], "finance_manager", "{err:?}");
+        assert!(
+            sign_check(
+                &cfo,
+                &c,
+                sign(ReviewStep::CostSheet, "general_manager", "cfo")
+            )
+            .is_err()
+        );
+        assert_eq!(
+            sign_check(
+                &gm,
+                &c,
+                sign(ReviewStep::CostSheet, "general_manager", "gm")
+            ),
+            Ok(())
+        );
+        // A sign-off under someone else's name, by a holder of the title, is refused.
+        let err = sign_check(
+            &gm,
+            &c,
+            sign(ReviewStep::CostSheet, "general_manager", "boss"),
+        )
+        .unwrap_err();
+        assert_eq!(err[0].code, "sign_off.not_own", "{err:?}");
+        // A review sign-off is never removed.
+        let err = sign_check(&gm, &c, |r| {
+            use automerge::ReadDoc;
+            let review = r.doc().get(automerge::ROOT, "review").unwrap().unwrap().1;
+            r.doc_mut().delete(&review, "price_check").unwrap();
+            r.doc_mut().commit();
+        })
+        .unwrap_err();
+        assert_eq!(err[0].code, "sign_off.removed", "{err:?}");
+
+        // The PO: sales checks and signs, the general manager signs.
+        use crate::purchase_order::{self, PurchaseOrderOp};
+        let new = purchase_order::NewPurchaseOrder {
+            po_no: "PO-1".into(),
+            order_id: "o".into(),
+            order_no: "SO-1".into(),
+            factory: "F1".into(),
+            ..purchase_order::NewPurchaseOrder::default()
+        };
+        let po =
+            purchase_order::create(&new, actor_from_bytes(&[4; 16]), &EditContext::new("m", 1))
+                .unwrap();
+        let po_sign = |role: &'static str, user: &'static str| {
+            move |r: &mut Record| {
+                purchase_order::apply(
+                    r,
+                    &PurchaseOrderOp::Sign {
+                        role: role.into(),
+                        name: user.into(),
+                    },
+                    &EditContext::new(user, 6),
+                )
+                .unwrap();
+            }
+        };
+        let sales = who("sales", Role::Sales);
+        let rep = titled("rep", Role::Approver, &["sales_rep"]);
+        assert_eq!(sign_check(&sales, &po, po_sign("sales", "sales")), Ok(()));
+        assert_eq!(sign_check(&rep, &po, po_sign("sales", "rep")), Ok(()));
+        assert!(sign_check(&merch, &po, po_sign("sales", "merch")).is_err());
+        let mut signed = po.clone();
+        po_sign("sales", "sales")(&mut signed);
+        let err = sign_check(&sales, &signed, po_sign("general_manager", "sales")).unwrap_err();
+        assert_eq!(err[0].field, "signatures.general_manager", "{err:?}");
+        assert_eq!(err[0].params["titles"], "general_manager");
+        assert_eq!(
+            sign_check(&gm, &signed, po_sign("general_manager", "gm")),
+            Ok(())
+        );
+        // Returning the PO for correction removes sales' signature: allowed.
+        assert_eq!(
+            sign_check(&merch, &signed, |r| {
+                purchase_order::apply(
+                    r,
+                    &PurchaseOrderOp::ReturnForCorrection {
+                        id: "c1".into(),
+                        comment: "carton size".into(),
+                    },
+                    &EditContext::new("merch", 7),
+                )
+                .unwrap();
+            }),
+            Ok(())
+        );
     }
 
     #[wasm_bindgen_test(unsupported = test)]

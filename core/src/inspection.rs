@@ -836,9 +836,11 @@ pub fn apply(record: &mut Record, op: &InspectionOp, ctx: &EditContext) -> Resul
         .get(ROOT, "sign_off")?
         .is_some_and(|(v, _)| !v.is_null())
     {
-        return Err(RecordError::NotAllowed(
-            "the inspection is signed off; it can no longer be changed".into(),
-        ));
+        return Err(RecordError::not_allowed(
+            "record.signed",
+            "the inspection is signed off; it can no longer be changed",
+        )
+        .with_param("record_type", RecordType::Inspection));
     }
     let what = op_name(op);
     record.edit(ctx, what, |doc| apply_to_doc(doc, op, ctx))
@@ -1685,6 +1687,15 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(err, RecordError::NotAllowed(_)));
+        // A stable code and its values for the interface, the English as the message.
+        assert_eq!(err.code(), "not_allowed");
+        let why = &err.problems()[0];
+        assert_eq!(why.code, "record.signed");
+        assert_eq!(why.params["record_type"], "inspection");
+        assert_eq!(
+            err.to_string(),
+            "the inspection is signed off; it can no longer be changed"
+        );
     }
 
     #[wasm_bindgen_test(unsupported = test)]
@@ -1767,8 +1778,8 @@ mod tests {
         assert_eq!(v.record.due_ms.0, 42);
         assert!(v.record.defects.is_empty());
         assert!(v.derived.plan.is_some());
-        assert!(r.upgrade(&ctx("server", 1)).unwrap());
-        assert!(!r.upgrade(&ctx("server", 2)).unwrap(), "upgrade runs once");
+        assert!(r.upgrade().unwrap());
+        assert!(!r.upgrade().unwrap(), "upgrade runs once");
         assert!(has_collections(r.doc()));
         add_defect(&mut r, "d1", DefectClass::Minor, 1);
         let kept = r.doc().get(ROOT, "future_field").unwrap().unwrap().0;

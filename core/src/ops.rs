@@ -56,9 +56,11 @@ pub fn apply_json_with_gate(
             let log_id = order::next_log_id(record, ctx.now_ms);
             order::apply(record, &op, &log_id, ctx)
         }
-        other => Err(RecordError::NotAllowed(format!(
-            "{other} records are not edited with operations"
-        ))),
+        other => Err(RecordError::not_allowed(
+            "record.not_allowed.no_operations",
+            format!("{other} records are not edited with operations"),
+        )
+        .with_param("record_type", other)),
     }
 }
 
@@ -163,9 +165,11 @@ pub fn create_json(
         }
         RecordType::PurchaseOrder => purchase_order::create(&parse_op(new_json)?, actor, ctx),
         RecordType::Approval => approval::create(&parse_op(new_json)?, actor, ctx),
-        other => Err(RecordError::NotAllowed(format!(
-            "{other} records are not created this way"
-        ))),
+        other => Err(RecordError::not_allowed(
+            "record.not_allowed.not_created_this_way",
+            format!("{other} records are not created this way"),
+        )
+        .with_param("record_type", other)),
     }
 }
 

@@ -1078,9 +1078,13 @@ fn apply_to_doc(
             let item: PackagingItem = read_item(doc, "packaging", id)?;
             let obj = item_map(doc, "packaging", id)?;
             if item.sent_ms.0 <= 0 {
-                return Err(RecordError::NotAllowed(format!(
-                    "packaging {id} was never sent to the customer; the customer confirms what was sent"
-                )));
+                return Err(RecordError::not_allowed(
+                    "record.not_allowed.packaging_not_sent",
+                    format!(
+                        "packaging {id} was never sent to the customer; the customer confirms what was sent"
+                    ),
+                )
+                .with_param("id", id));
             }
             if *confirmed_ms <= 0 {
                 return Err(RecordError::invalid("confirmed_ms", "must be a date"));

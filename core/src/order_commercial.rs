@@ -181,8 +181,60 @@ string_enum! {
     }
 }
 
-/// The department name the general manager signs the cost sheet under.
+/// The department name the general manager signs the cost sheet under (and the general
+/// manager's job title).
 pub const GENERAL_MANAGER: &str = "general_manager";
+
+/// The job title of finance (财务部), who alone confirms a deposit in the account.
+pub const FINANCE: &str = "finance";
+
+/// Whether the deposit confirmation differs between two states of the commercial side.
+fn deposit_changed(was: &OrderCommercial, now: &OrderCommercial) -> bool {
+    was.deposit_confirmed_ms != now.deposit_confirmed_ms
+        || was.deposit_confirmed_by != now.deposit_confirmed_by
+        || was.deposit_amount != now.deposit_amount
+}
+
+/// Who may confirm the deposit: the seed releases a deposit order's PO only once the
+/// deposit is in the account "and finance has signed for it on the tracking sheet"
+/// (定金入帐并由财务部在“订单跟踪表”上签字确认). A change from `was` to `now` that touches
+/// the confirmation (amount, date, who) must be made by a holder of the [`FINANCE`] job
+/// title (`roles`: [`crate::access::Principal::decision_roles`]) and, when it confirms,
+/// under the writer's own name. Returns every problem; empty when allowed.
+pub fn deposit_confirmation_problems(
+    was: &OrderCommercial,
+    now: &OrderCommercial,
+    user: &str,
+    roles: &[&str],
+) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    if !deposit_changed(was, now) {
+        return problems;
+    }
+    if !roles.contains(&FINANCE) {
+        problems.push(
+            Problem::new(
+                "deposit_confirmed_by",
+                format!(
+                    "only finance confirms a deposit: it needs the job title {FINANCE}; you hold: {}",
+                    crate::access::roles_text(roles)
+                ),
+            )
+            .with_code("deposit.finance_only")
+            .with_param("titles", FINANCE),
+        );
+    }
+    if now.deposit_confirmed_ms.0 > 0 && now.deposit_confirmed_by != user {
+        problems.push(
+            Problem::new(
+                "deposit_confirmed_by",
+                "a deposit is confirmed only under your own name",
+            )
+            .with_code("sign_off.not_own"),
+        );
+    }
+    problems
+}
 
 /// Creates the commercial side of an order.
 pub fn create_commercial(
@@ -390,8 +442,8 @@ pub fn apply_commercial(
             let key = match step {
                 ReviewStep::CostSheet => {
                     check_required(&mut problems, "department", department);
-                    if !crate::common::is_valid_item_id(department) {
-                        problems.push(Problem::new("department", "is not a valid id"));
+                    if !department.is_empty() {
+                        crate::review::check_department(&mut problems, "department", department);
                     }
                     format!("cost_sheet:{department}")
                 }
@@ -418,9 +470,9 @@ pub fn apply_commercial(
             )
         }
         CommercialOp::RequireCostSheetSigner { department } => {
-            if !crate::common::is_valid_item_id(department) {
-                return Err(RecordError::invalid("department", "is not a valid id"));
-            }
+            let mut problems = Vec::new();
+            crate::review::check_department(&mut problems, "department", department);
+            problems_to_result(problems)?;
             let signers = crate::record::ensure_map(doc, &ROOT, "cost_sheet_signers")?;
             put_value(doc, &signers, department, true)
         }

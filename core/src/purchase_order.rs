@@ -241,6 +241,18 @@ pub const SALES_SIGNATURE: &str = "sales";
 /// The signature key of the general manager (签字盖章).
 pub const GENERAL_MANAGER_SIGNATURE: &str = "general_manager";
 
+/// The job titles (or access role names) that may sign the PO in `slot`: sales' check by
+/// a sales representative (the title [`crate::chains::SALES_REP`], or the `sales` access
+/// role: 业务员审核合同无误后必须在合同背面签名确认), the general manager's signature by the
+/// general manager (然后交由总经理签字盖章). Any other slot is nobody's: empty.
+pub fn signature_titles(slot: &str) -> Vec<String> {
+    match slot {
+        SALES_SIGNATURE => vec![crate::chains::SALES_REP.to_string(), "sales".to_string()],
+        GENERAL_MANAGER_SIGNATURE => vec![crate::chains::GENERAL_MANAGER.to_string()],
+        _ => Vec::new(),
+    }
+}
+
 /// Everything that stops the PO's release apart from the payment gate: signatures and the
 /// attachments every PO must carry.
 pub fn release_problems(po: &PurchaseOrder) -> Vec<Problem> {
@@ -562,9 +574,11 @@ pub fn apply_with_gate(
     record.expect_type(RecordType::PurchaseOrder)?;
     let po: PurchaseOrder = record.read()?;
     if po.released_ms.0 > 0 && !matches!(op, PurchaseOrderOp::AddAccessoryPicture { .. }) {
-        return Err(RecordError::NotAllowed(
-            "the PO is released to the factory; it can no longer be changed".into(),
-        ));
+        return Err(RecordError::not_allowed(
+            "record.not_allowed.released",
+            "the PO is released to the factory; it can no longer be changed",
+        )
+        .with_param("record_type", RecordType::PurchaseOrder));
     }
     let content_edit = matches!(
         op,
@@ -573,9 +587,11 @@ pub fn apply_with_gate(
             | PurchaseOrderOp::AddAccessoryPicture { .. }
     );
     if content_edit && po.signatures.contains_key(SALES_SIGNATURE) {
-        return Err(RecordError::NotAllowed(
-            "sales has signed the PO; it must be returned for correction before it changes".into(),
-        ));
+        return Err(RecordError::not_allowed(
+            "record.not_allowed.signed_by_sales",
+            "sales has signed the PO; it must be returned for correction before it changes",
+        )
+        .with_param("record_type", RecordType::PurchaseOrder));
     }
     record.edit(ctx, "purchase order", |doc| match op {
         PurchaseOrderOp::SetProcess { part, text } => {

@@ -101,9 +101,12 @@ pub enum RecordError {
     /// The operation's input is invalid; every problem found is listed.
     #[error("invalid input: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Invalid(Vec<Problem>),
-    /// The operation is not allowed in the record's current state.
-    #[error("{0}")]
-    NotAllowed(String),
+    /// The operation is not allowed in the record's current state (a signed or approved
+    /// record, a released PO…). The problem's `code` says why, stably (`record.signed`,
+    /// `record.not_allowed.<why>`), with the values its message names in `params`; its
+    /// message is the English text. See [`RecordError::not_allowed`].
+    #[error("{}", .0.message)]
+    NotAllowed(Problem),
     /// An operation could not be parsed.
     #[error("the operation could not be read: {0}")]
     BadOperation(String),
@@ -125,6 +128,32 @@ impl RecordError {
             RecordError::Invalid(_) => "invalid",
             RecordError::NotAllowed(_) => "not_allowed",
             RecordError::BadOperation(_) => "bad_operation",
+        }
+    }
+
+    /// A `NotAllowed` error: `code` is stable (`record.signed`, `record.not_allowed.<why>`),
+    /// `message` the English text; add the values it names with [`RecordError::with_param`].
+    pub fn not_allowed(code: &str, message: impl Into<String>) -> Self {
+        RecordError::NotAllowed(Problem::new("record", message).with_code(code))
+    }
+
+    /// The same error with one more named value for its code's message (a `NotAllowed`
+    /// refusal); other errors are returned unchanged.
+    #[must_use]
+    pub fn with_param(self, name: &str, value: impl ToString) -> Self {
+        match self {
+            RecordError::NotAllowed(p) => RecordError::NotAllowed(p.with_param(name, value)),
+            other => other,
+        }
+    }
+
+    /// The problems an interface shows for this error, each with its code: those of
+    /// `Invalid`, the one of `NotAllowed`; none for the other kinds.
+    pub fn problems(&self) -> &[Problem] {
+        match self {
+            RecordError::Invalid(p) => p,
+            RecordError::NotAllowed(p) => std::slice::from_ref(p),
+            _ => &[],
         }
     }
 
@@ -252,26 +281,17 @@ impl Record {
 
     /// Upgrades an older schema in place (no-op when current). Returns whether anything
     /// changed. Upgrades only add missing collections and keys; they never rewrite data.
+    /// See [`upgrade_doc`]: the change is the same wherever the same state is upgraded.
     ///
     /// Every step so far (0 → 1: no `schema` key, written by hand or an early client;
     /// 1 → 2: the order follow-up collections, see [`RecordType::current_schema`]) only
     /// adds collection maps, so one pass makes sure every collection of the type exists.
-    /// The server runs it before it edits a record, so the maps exist once, on the
-    /// server, before devices add to them: two devices that each created a missing map
-    /// offline would write two maps under one key, and the merge would keep only one.
-    pub fn upgrade(&mut self, ctx: &EditContext) -> Result<bool, RecordError> {
-        let schema = read_schema(&self.doc);
-        let current = self.record_type.current_schema();
-        if schema >= current {
-            return Ok(false);
-        }
-        ensure_map(&mut self.doc, &ROOT, "assignees")?;
-        for key in collection_keys(self.record_type) {
-            ensure_map(&mut self.doc, &ROOT, key)?;
-        }
-        self.doc.put(ROOT, "schema", current as i64)?;
-        self.commit(ctx, "upgrade schema");
-        Ok(true)
+    /// The server runs it before it edits a record and after it accepts a device's change
+    /// to one, so the maps exist once, on the server, before devices add to them: two
+    /// devices that each created a missing map offline would write two maps under one
+    /// key, and the merge would keep only one.
+    pub fn upgrade(&mut self) -> Result<bool, RecordError> {
+        Ok(upgrade_doc(&mut self.doc, self.record_type)?.is_some())
     }
 
     /// The record's type.
@@ -435,6 +455,78 @@ pub fn read_schema<D: ReadDoc>(doc: &D) -> u64 {
         },
         _ => 0,
     }
+}
+
+/// The message of a schema upgrade's change.
+pub const UPGRADE_MESSAGE: &str = "server: upgrade schema";
+
+/// Upgrades `doc`, a record of `record_type`, to the type's current schema (see
+/// [`Record::upgrade`]); `None` when it is current already. Idempotent, and deterministic:
+/// the change is made by an actor derived from the document's heads and the target
+/// schema, timed as the latest head, with a fixed message — every byte follows from the
+/// state upgraded. Two servers (or a server and a device) that upgrade the same state
+/// concurrently make the very same change, with one hash, so the merge holds one set of
+/// collection maps, not two under each key of which only one would be kept. The
+/// document's own actor is restored afterwards.
+pub fn upgrade_doc(
+    doc: &mut AutoCommit,
+    record_type: RecordType,
+) -> Result<Option<ChangeHash>, RecordError> {
+    let current = record_type.current_schema();
+    if read_schema(doc) >= current {
+        return Ok(None);
+    }
+    // Pending operations belong to the caller's actor: commit them as they are.
+    if doc.pending_ops() > 0 {
+        doc.commit();
+    }
+    let heads = doc.get_heads();
+    let time_s = heads
+        .iter()
+        .filter_map(|h| doc.get_change_by_hash(h).map(|c| c.timestamp()))
+        .max()
+        .unwrap_or(0);
+    let previous = doc.get_actor().clone();
+    doc.set_actor(upgrade_actor(&heads, current));
+    let written = (|| {
+        ensure_map(doc, &ROOT, "assignees")?;
+        for key in collection_keys(record_type) {
+            ensure_map(doc, &ROOT, key)?;
+        }
+        doc.put(ROOT, "schema", current as i64)?;
+        Ok::<(), RecordError>(())
+    })();
+    let hash = match written {
+        Ok(()) => doc.commit_with(
+            CommitOptions::default()
+                .with_message(UPGRADE_MESSAGE)
+                .with_time(time_s),
+        ),
+        Err(e) => {
+            doc.rollback();
+            doc.set_actor(previous);
+            return Err(e);
+        }
+    };
+    doc.set_actor(previous);
+    Ok(hash)
+}
+
+/// The actor of the upgrade of the state at `heads` to `schema`: the heads' hashes folded
+/// into 16 bytes, marked with the schema. Distinct states give distinct actors, so one
+/// actor never makes two different changes with the same sequence number.
+fn upgrade_actor(heads: &[ChangeHash], schema: u64) -> ActorId {
+    let mut bytes = [0u8; 16];
+    for (i, head) in heads.iter().enumerate() {
+        for (j, b) in head.0.iter().enumerate() {
+            // Rotate by the head's position so the fold depends on every head.
+            let k = (j + i) % 16;
+            bytes[k] = bytes[k].rotate_left(1) ^ b;
+        }
+    }
+    bytes[0] ^= 0x47; // "G": an upgrade actor
+    bytes[15] ^= schema.to_le_bytes()[0];
+    ActorId::from(bytes.as_slice())
 }
 
 /// The map at `obj[key]`, created if it is missing.

@@ -55,6 +55,70 @@ pub fn contract_review(c: &OrderCommercial) -> ContractReview {
     }
 }
 
+/// The job title of the product control manager, who checks the price
+/// (产品控制中心经理).
+pub const PRODUCT_CONTROL_MANAGER: &str = "product_control_manager";
+/// Who fills and signs the order tracking sheet (部门相关跟单人员): a merchandiser, by job
+/// title or by access role ([`crate::access::Principal::decision_roles`] holds both).
+pub const MERCHANDISER: &str = "merchandiser";
+/// The suffix of a department head's job title: the head of department `finance` holds
+/// `finance_manager` (as the sales department's head holds `sales_manager`).
+pub const DEPARTMENT_HEAD_SUFFIX: &str = "_manager";
+
+/// The job title of the head of `department`, who signs its line of the cost sheet
+/// (各相关部门负责人): `<department>_manager`; the general manager signs as
+/// [`GENERAL_MANAGER`].
+pub fn department_head_title(department: &str) -> String {
+    if department == GENERAL_MANAGER {
+        GENERAL_MANAGER.to_string()
+    } else {
+        format!("{department}{DEPARTMENT_HEAD_SUFFIX}")
+    }
+}
+
+/// The longest department name of the cost sheet: its head's title
+/// (`<department>_manager`) must still fit a job title (64 bytes).
+pub const DEPARTMENT_BYTES_MAX: usize = 56;
+
+/// Checks a cost-sheet department: 1 to [`DEPARTMENT_BYTES_MAX`] bytes of `a-z 0-9 _`,
+/// spelled like a job title, so its head's title can be held by someone.
+pub fn check_department(problems: &mut Vec<Problem>, field: &str, department: &str) {
+    let ok = !department.is_empty()
+        && department.len() <= DEPARTMENT_BYTES_MAX
+        && department
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if !ok {
+        problems.push(
+            Problem::new(
+                field,
+                format!(
+                    "must be 1 to {DEPARTMENT_BYTES_MAX} characters of a-z, 0-9, '_' (e.g. finance): its head signs with the job title <department>{DEPARTMENT_HEAD_SUFFIX}"
+                ),
+            )
+            .with_code("bad_department")
+            .with_param("max", DEPARTMENT_BYTES_MAX),
+        );
+    }
+}
+
+/// The job titles (or access role names) that may fill the contract review's sign-off
+/// `key` (a key of [`OrderCommercial::review`](crate::order::OrderCommercial::review)):
+/// the price check by the product control manager, the tracking sheet by a merchandiser,
+/// each `cost_sheet:<department>` by that department's head
+/// ([`department_head_title`]) and `cost_sheet:general_manager` by the general manager.
+/// An unknown key is nobody's: the list is empty.
+pub fn review_signer_titles(key: &str) -> Vec<String> {
+    match key {
+        "price_check" => vec![PRODUCT_CONTROL_MANAGER.to_string()],
+        "tracking_sheet" => vec![MERCHANDISER.to_string()],
+        _ => match key.strip_prefix("cost_sheet:") {
+            Some(d) if !d.is_empty() => vec![department_head_title(d)],
+            _ => Vec::new(),
+        },
+    }
+}
+
 /// What is wrong with the handover checklist as it stands: every problem, each naming the
 /// item. An empty list means the merchandiser may accept it.
 pub fn handover_problems(order: &Order) -> Vec<Problem> {

@@ -565,10 +565,11 @@ pub fn apply(record: &mut Record, op: &ShipmentOp, ctx: &EditContext) -> Result<
         ShipmentOp::SetCustoms { .. } | ShipmentOp::ConfirmDelivery { .. }
     );
     if check.sign_off.is_some() && !after_loading {
-        return Err(RecordError::NotAllowed(
-            "the shipment check is signed off; only customs and delivery may still be recorded"
-                .into(),
-        ));
+        return Err(RecordError::not_allowed(
+            "record.not_allowed.loading_signed",
+            "the shipment check is signed off; only customs and delivery may still be recorded",
+        )
+        .with_param("record_type", RecordType::ShipmentCheck));
     }
     record.edit(ctx, "shipment check", |doc| {
         apply_to_doc(doc, &check, op, ctx)

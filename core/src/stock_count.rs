@@ -392,9 +392,11 @@ pub fn apply(record: &mut Record, op: &StockCountOp, ctx: &EditContext) -> Resul
     record.expect_type(RecordType::StockCount)?;
     let count: StockCount = record.read()?;
     if count.approval.is_some() {
-        return Err(RecordError::NotAllowed(
-            "the count is approved; it can no longer be changed".into(),
-        ));
+        return Err(RecordError::not_allowed(
+            "record.not_allowed.approved",
+            "the count is approved; it can no longer be changed",
+        )
+        .with_param("record_type", RecordType::StockCount));
     }
     let what = match op {
         StockCountOp::AddLine { .. } => "add line",

@@ -17,7 +17,8 @@ fn js_error(e: impl std::fmt::Display) -> JsError {
 
 /// A JS `Error` with the English text as its message, plus what an interface needs to say
 /// it in its own language: `code` (the kind, e.g. `invalid`, `not_allowed`) and
-/// `problems` (`[{field, message, code?, params?}]`, for `invalid`).
+/// `problems` (`[{field, message, code?, params?}]`: for `invalid` every problem, for
+/// `not_allowed` the one saying why).
 fn coded_error(message: &str, code: &str, problems: &[crate::common::Problem]) -> JsValue {
     let err = js_sys::Error::new(message);
     let set = |k: &str, v: &JsValue| {
@@ -34,11 +35,7 @@ fn coded_error(message: &str, code: &str, problems: &[crate::common::Problem]) -
 }
 
 fn record_error(e: &crate::record::RecordError) -> JsValue {
-    let problems = match e {
-        crate::record::RecordError::Invalid(p) => p.as_slice(),
-        _ => &[],
-    };
-    coded_error(&e.to_string(), e.code(), problems)
+    coded_error(&e.to_string(), e.code(), e.problems())
 }
 
 fn ctx(user: String, now_ms: f64) -> EditContext {

@@ -5,7 +5,6 @@
 
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ROOT, ReadDoc};
-use gendan_core::common::EditContext;
 use gendan_core::ops::{Viewer, view_json};
 use gendan_core::record::{Record, RecordType, actor_from_bytes, read_schema};
 
@@ -58,9 +57,8 @@ fn every_record_type_reads_leniently_upgrades_once_and_keeps_unknown_fields() {
         );
 
         // Upgraded once: the schema is current and every collection exists.
-        let ctx = EditContext::new("server", 1);
-        assert!(r.upgrade(&ctx).unwrap(), "{t}: upgrades");
-        assert!(!r.upgrade(&ctx).unwrap(), "{t}: upgrade runs once");
+        assert!(r.upgrade().unwrap(), "{t}: upgrades");
+        assert!(!r.upgrade().unwrap(), "{t}: upgrade runs once");
         assert_eq!(read_schema(r.doc()), t.current_schema(), "{t}");
         let after = office_view(&r);
         assert_eq!(

@@ -538,13 +538,10 @@ fn documents_of_schema_1_read_upgrade_once_and_take_the_new_collections() {
             _ => &["corrections"],
         };
         assert!(new.iter().all(|k| !has_map(&server, k)));
-        assert!(server.upgrade(&ctx("server", 1)).unwrap(), "{t} upgrades");
+        assert!(server.upgrade().unwrap(), "{t} upgrades");
         assert!(new.iter().all(|k| has_map(&server, k)), "{t}");
         assert_eq!(server.header().unwrap().schema.0, 2);
-        assert!(
-            !server.upgrade(&ctx("server", 1)).unwrap(),
-            "upgrade runs once"
-        );
+        assert!(!server.upgrade().unwrap(), "upgrade runs once");
         // Two devices, offline, each add to a new collection: both entries survive the
         // merge, since the map they add to was made once, by the upgrade.
         let mut a = replica(&mut server, 2);
@@ -587,5 +584,57 @@ fn documents_of_schema_1_read_upgrade_once_and_take_the_new_collections() {
                 assert_eq!(po.po_no, "PO-OLD-1");
             }
         }
+    }
+}
+
+#[test]
+fn replicas_that_upgrade_the_same_state_make_the_same_change() {
+    for (t, bytes) in schema_1_documents() {
+        // Two servers (or a server and a device) holding the same old document, each with
+        // its own actor, upgrade it concurrently.
+        let mut a = Record::load(&bytes, actor_from_bytes(&[1; 16])).unwrap();
+        let mut b = Record::load(&bytes, actor_from_bytes(&[2; 16])).unwrap();
+        assert!(a.upgrade().unwrap() && b.upgrade().unwrap(), "{t}");
+        assert_eq!(a.heads(), b.heads(), "{t}: the very same change");
+        // Merged, there is one upgrade and one map under each new key; each replica keeps
+        // its own actor for what it writes next.
+        a.merge(&mut b).unwrap();
+        assert_eq!(
+            a.doc_mut().get_changes(&[]).len(),
+            2,
+            "{t}: create + upgrade"
+        );
+        assert_eq!(
+            a.doc().get_actor(),
+            &automerge::ActorId::from(&[1_u8; 16][..])
+        );
+        let keys = match t {
+            gendan_core::RecordType::Order => order::ORDER_COLLECTIONS,
+            gendan_core::RecordType::OrderCommercial => order::COMMERCIAL_COLLECTIONS,
+            _ => purchase_order::COLLECTIONS,
+        };
+        for key in keys {
+            assert_eq!(
+                automerge::ReadDoc::get_all(a.doc(), automerge::ROOT, *key)
+                    .unwrap()
+                    .len(),
+                1,
+                "{t}: {key} exists once"
+            );
+        }
+        // Upgrading a different state (one more change) is a different change: its actor
+        // differs, so no actor ever makes two changes with one sequence number.
+        let mut c = Record::load(&bytes, actor_from_bytes(&[3; 16])).unwrap();
+        c.assign(&ctx("merch", 5), "qc1").unwrap();
+        c.upgrade().unwrap();
+        let actors = |r: &mut Record| -> std::collections::BTreeSet<automerge::ActorId> {
+            r.doc_mut()
+                .get_changes(&[])
+                .iter()
+                .map(|ch| ch.actor_id().clone())
+                .collect()
+        };
+        let (in_a, in_c) = (actors(&mut a), actors(&mut c));
+        assert_eq!(in_a.intersection(&in_c).count(), 1, "{t}: only the creator");
     }
 }

@@ -11,7 +11,6 @@
 
 use automerge::ActorId;
 use gendan_core::Record;
-use gendan_core::common::EditContext;
 use gendan_core::ops::{Viewer, view_json};
 use sha2::{Digest, Sha256};
 
@@ -56,7 +55,7 @@ fn check(data: &[u8]) {
         "save/load changed the view"
     );
     let mut upgraded = record.clone();
-    let _ = upgraded.upgrade(&EditContext::new("office", 1));
+    let _ = upgraded.upgrade();
 }
 
 /// The view as JSON text, or the error's text: both must be stable across save/load.

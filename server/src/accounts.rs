@@ -16,6 +16,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use argon2::Argon2;
@@ -253,6 +254,9 @@ pub struct Accounts {
     store: Arc<dyn Store>,
     /// Held by every change, so checks and writes do not interleave.
     writes: Arc<Mutex<()>>,
+    /// Bumped after every write of a user (role, scope, titles, disabled, password): live
+    /// sync connections compare it to see that the accounts they act for may have changed.
+    version: Arc<AtomicU64>,
 }
 
 impl Accounts {
@@ -261,6 +265,7 @@ impl Accounts {
         Self {
             store,
             writes: Arc::new(Mutex::new(())),
+            version: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -375,8 +380,8 @@ impl Accounts {
     }
 
     /// Sets the user's job titles (replacing the ones they had; none clears them) and
-    /// answers the user. Open sessions see the change at their next request; a device's
-    /// sync connection at its next login or reconnection.
+    /// answers the user. Open sessions see the change at their next request, and a live
+    /// sync connection at its next message ([`Accounts::version`]).
     pub fn set_titles(&self, username: &str, titles: Vec<String>) -> Result<User, AccountError> {
         check_username(username)?;
         let titles = check_titles(titles)?;
@@ -613,7 +618,25 @@ impl Accounts {
         self.store
             .put(&user_key(&record.user.username), &encode(record)?)?;
         self.store.flush()?;
+        // After the write: whoever sees the new version reads the new account.
+        self.version.fetch_add(1, Ordering::Release);
         Ok(())
+    }
+
+    /// A number that changes after every change of any user (in this process; clones
+    /// share it). Cheap: the sync service reads it per message to see whether the accounts
+    /// its connections act for may have changed, and only then reads them.
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
+    }
+
+    /// `username` as the access rules see them now: `None` when the account does not
+    /// exist or is disabled.
+    pub fn principal(&self, username: &str) -> Result<Option<Principal>, AccountError> {
+        Ok(self
+            .get_user(username)?
+            .filter(|u| !u.disabled)
+            .map(|u| u.principal()))
     }
 }
 

@@ -104,8 +104,9 @@ pub const DEMO_USERS: &[DemoUser] = &[
     user(
         "finance",
         Role::Approver,
-        "钱芳 Qian Fang (finance)",
-        &["finance"],
+        "钱芳 Qian Fang (finance manager)",
+        // Confirms deposits (`finance`) and, as head of finance, signs the cost sheet.
+        &["finance", "finance_manager"],
     ),
     user("boss", Role::Approver, "赵总 GM Zhao", &[GM]),
     user("qc1", Role::Qc, "李强 Li Qiang", &["qc_inspector"]),
@@ -1422,6 +1423,62 @@ mod tests {
                 "{title}"
             );
         }
+    }
+
+    /// Every sign-off and deposit confirmation in the demo is made by a demo user who
+    /// holds the job title it needs: the sync service and REST refuse any other.
+    #[test]
+    fn demo_users_hold_the_titles_they_sign_with() {
+        use gendan_core::access::check_new_sign_offs;
+        let r = Records(demo_records(NOW).unwrap());
+        let roles = |user: &str| -> Vec<&str> {
+            let u = DEMO_USERS
+                .iter()
+                .find(|u| u.username == user)
+                .unwrap_or_else(|| panic!("{user} is a demo user"));
+            u.titles
+                .iter()
+                .copied()
+                .chain(std::iter::once(u.role.as_str()))
+                .collect()
+        };
+        let mut signed = 0;
+        for (_, _, record) in &r.0 {
+            let (field, slots, signers): (_, _, fn(&str) -> Vec<String>) =
+                match record.record_type() {
+                    RecordType::OrderCommercial => {
+                        let c: OrderCommercial = record.read().unwrap();
+                        if c.deposit_confirmed_ms.0 > 0 {
+                            assert!(roles(&c.deposit_confirmed_by).contains(&"finance"));
+                        }
+                        ("review", c.review, review::review_signer_titles)
+                    }
+                    RecordType::PurchaseOrder => {
+                        let po: PurchaseOrder = record.read().unwrap();
+                        (
+                            "signatures",
+                            po.signatures,
+                            purchase_order::signature_titles,
+                        )
+                    }
+                    _ => continue,
+                };
+            for (slot, s) in &slots {
+                let one = std::iter::once((slot.clone(), s.clone())).collect();
+                let problems = check_new_sign_offs(
+                    field,
+                    &Default::default(),
+                    &one,
+                    &s.by,
+                    &roles(&s.by),
+                    signers,
+                    |_| false,
+                );
+                assert!(problems.is_empty(), "{slot} by {}: {problems:?}", s.by);
+                signed += 1;
+            }
+        }
+        assert!(signed > 10, "the demo signs: {signed}");
     }
 
     #[test]

@@ -287,6 +287,14 @@ impl SyncStorage for ServerStorage {
             .collect())
     }
 
+    fn accounts_version(&self) -> u64 {
+        self.accounts.version()
+    }
+
+    fn principal(&self, user: &str) -> Result<Option<Principal>, String> {
+        self.accounts.principal(user).map_err(|e| e.to_string())
+    }
+
     fn index_members(&self, doc: &DocumentId) -> Result<BTreeSet<String>, String> {
         match self
             .store

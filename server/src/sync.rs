@@ -60,6 +60,12 @@ pub trait SyncStorage: Send + Sync + 'static {
     /// Records that may be in `p`'s scope (by assignee, creator, factory or warehouse),
     /// with their summaries: what a new index document starts with.
     fn scope_candidates(&self, p: &Principal) -> Result<Vec<(DocumentId, Summary)>, String>;
+    /// A number that changes whenever an account may have changed (role, scope, job
+    /// titles, disabled). Read per message, so it must be cheap.
+    fn accounts_version(&self) -> u64;
+    /// `user`'s account as the access rules see it now; `None` when it no longer exists
+    /// or is disabled.
+    fn principal(&self, user: &str) -> Result<Option<Principal>, String>;
 }
 
 /// The scope fields of a record, as its summary has them.
@@ -318,6 +324,7 @@ pub fn spawn(config: SyncConfig, storage: Arc<dyn SyncStorage>) -> SyncHandle {
         pending_outbound_max: config.pending_outbound_max,
     };
     let hub = Hub::new(config.hub.clone());
+    let accounts_seen = storage.accounts_version();
     let state = Loop {
         hub,
         storage,
@@ -327,6 +334,7 @@ pub fn spawn(config: SyncConfig, storage: Arc<dyn SyncStorage>) -> SyncHandle {
         index_docs: HashMap::new(),
         actor: automerge::ActorId::from(random_bytes16().as_slice()),
         catalog: HashMap::new(),
+        accounts_seen,
     };
     tokio::spawn(state.run(rx));
     handle
@@ -346,6 +354,9 @@ struct Loop {
     /// leaves both as they were (most tallies and readings) touches no index document.
     /// Dropped when the record is unloaded.
     catalog: HashMap<DocumentId, (Summary, BTreeSet<String>)>,
+    /// The accounts version the connections' principals were last read at
+    /// ([`SyncStorage::accounts_version`]).
+    accounts_seen: u64,
 }
 
 type Reply<T> = (oneshot::Sender<Result<T, String>>, Result<T, String>);
@@ -432,6 +443,19 @@ impl Loop {
                 principal,
                 tx,
             } => {
+                // The account as it is now, not as the upgrade read it: an administrator
+                // may have changed it in between (see `refresh_accounts`).
+                let principal = match self.storage.principal(&principal.user) {
+                    Ok(Some(current)) => current,
+                    Ok(None) => {
+                        let _ = tx.try_send(Outbound::Close("your account is disabled".into()));
+                        return;
+                    }
+                    Err(e) => {
+                        tracing::error!(user = %principal.user, error = %e, "reading an account failed; using the session's");
+                        principal
+                    }
+                };
                 self.hub.connect(conn, principal, now);
                 self.conns.insert(conn, tx);
                 self.metrics
@@ -439,6 +463,7 @@ impl Loop {
                     .store(self.conns.len() as u64, Ordering::Relaxed);
             }
             Event::Frame { conn, bytes } => {
+                self.refresh_accounts();
                 self.metrics.frames_in.fetch_add(1, Ordering::Relaxed);
                 self.metrics
                     .bytes_in
@@ -475,6 +500,35 @@ impl Loop {
                 pending.index_replies.push((reply, result));
             }
             Event::Shutdown { .. } => {}
+        }
+    }
+
+    /// When any account changed since the connections' principals were read, reads the
+    /// accounts of the connected users again and hands them to the hub: a change of job
+    /// titles, role or scope applies to the next message of a live connection, and a
+    /// disabled user's connections are closed. One atomic read per message otherwise.
+    fn refresh_accounts(&mut self) {
+        let version = self.storage.accounts_version();
+        if version == self.accounts_seen {
+            return;
+        }
+        self.accounts_seen = version;
+        for user in self.hub.connected_users() {
+            match self.storage.principal(&user) {
+                Ok(Some(p)) => {
+                    if self.hub.update_principal(&p) > 0 {
+                        tracing::info!(%user, "account changed; live connections updated");
+                    }
+                }
+                Ok(None) => {
+                    self.hub.close_user(&user, "your account is disabled");
+                }
+                Err(e) => {
+                    // Read again at the next message rather than act on a stale account.
+                    self.accounts_seen = version.wrapping_sub(1);
+                    tracing::error!(%user, error = %e, "reading an account failed");
+                }
+            }
         }
     }
 

@@ -234,6 +234,24 @@ impl Server {
         id
     }
 
+    /// Adds `user` with `role` and job `titles`; returns their token.
+    async fn user_with_titles(&self, user: &str, role: Role, titles: &[&str]) -> String {
+        self.state
+            .storage
+            .accounts
+            .add_user(NewUser {
+                username: user.into(),
+                password: PASSWORD.into(),
+                role,
+                display_name: None,
+                factory: None,
+                warehouse: None,
+                titles: titles.iter().map(|t| (*t).to_string()).collect(),
+            })
+            .expect("user added");
+        self.login(user).await
+    }
+
     /// The record ids `user`'s index document lists, read from storage.
     async fn index_of(&self, user: &str) -> Vec<String> {
         gendan_core::summary::index_ids(&self.index_doc_of(user).await)
@@ -1650,11 +1668,18 @@ async fn a_po_is_released_only_when_its_payment_gate_opens() {
             }),
         )
         .await;
-    for role in ["sales", "general_manager"] {
+    // Sales checks and signs, the general manager signs (each by job title).
+    let sales = s
+        .user_with_titles("sales1", Role::Sales, &["sales_rep"])
+        .await;
+    let gm = s
+        .user_with_titles("gm1", Role::Approver, &["general_manager"])
+        .await;
+    for (who, role) in [(&sales, "sales"), (&gm, "general_manager")] {
         let signed = s
             .post(
                 &format!("/api/v1/records/{po}/ops"),
-                &merch,
+                who,
                 json!({"op": "sign", "role": role, "name": role}),
             )
             .await;
@@ -1677,10 +1702,13 @@ async fn a_po_is_released_only_when_its_payment_gate_opens() {
         "not released"
     );
 
+    let finance = s
+        .user_with_titles("fin1", Role::Approver, &["finance"])
+        .await;
     let confirmed = s
         .post(
             &format!("/api/v1/records/{commercial}/ops"),
-            &merch,
+            &finance,
             json!({"op": "confirm_deposit", "amount": {"minor": 300_000, "currency": "USD"},
                    "received_ms": 1_699_000_000_000_i64}),
         )
@@ -1897,4 +1925,361 @@ async fn a_special_approval_is_decided_only_by_the_general_manager_title() {
         .await;
     assert_eq!(added.status, StatusCode::CREATED, "{}", added.error());
     assert_eq!(added.json()["titles"], json!(["general_manager"]));
+}
+
+/// Finance alone confirms a deposit, and each contract-review and PO sign-off is made by
+/// the job title its slot needs — over REST as over sync; refused with what is needed.
+#[tokio::test]
+async fn deposits_and_sign_offs_are_made_by_the_job_title_they_need() {
+    let s = server().await;
+    let merch = s.login("merch").await;
+    let boss = s.login("boss").await;
+    let order = s
+        .create(
+            &merch,
+            json!({"type": "order", "order_no": "SO-78", "style_no": "ST-8", "factory": "F1"}),
+        )
+        .await;
+    let commercial = s
+        .create(
+            &merch,
+            json!({"type": "order_commercial", "order_id": order, "order_no": "SO-78",
+                   "payment_term": "deposit"}),
+        )
+        .await;
+    let ops = format!("/api/v1/records/{commercial}/ops");
+    let confirm = json!({"op": "confirm_deposit", "amount": {"minor": 300_000, "currency": "USD"},
+                         "received_ms": 1_699_000_000_000_i64});
+    // The merchandiser and an approver without the title: 403, saying what it needs.
+    for token in [&merch, &boss] {
+        let refused = s.post(&ops, token, confirm.clone()).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.error());
+        assert!(
+            refused.error().contains("only finance confirms a deposit")
+                && refused.error().contains("job title finance"),
+            "{}",
+            refused.error()
+        );
+    }
+    let read = s
+        .get(&format!("/api/v1/records/{commercial}"), &merch)
+        .await;
+    assert_eq!(read.json()["view"]["record"]["deposit_confirmed_ms"], 0);
+    // The administrator gives `boss` the title: the next request may.
+    let admin = s.login("admin").await;
+    let titled = s
+        .post(
+            "/api/v1/users/boss/titles",
+            &admin,
+            json!({ "titles": ["finance"] }),
+        )
+        .await;
+    assert_eq!(titled.status, StatusCode::OK, "{}", titled.error());
+    let confirmed = s.post(&ops, &boss, confirm).await;
+    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.error());
+    assert_eq!(
+        confirmed.json()["view"]["record"]["deposit_confirmed_by"],
+        "boss"
+    );
+
+    // The contract review: the price check by the product control manager.
+    let sign = |step: &str, department: &str| json!({"op": "sign_review", "step": step, "department": department, "name": "N"});
+    let refused = s.post(&ops, &merch, sign("price_check", "")).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.error());
+    assert!(
+        refused
+            .error()
+            .contains("needs the job title product_control_manager"),
+        "{}",
+        refused.error()
+    );
+    let pcm = s
+        .user_with_titles("pcm1", Role::Approver, &["product_control_manager"])
+        .await;
+    let signed = s.post(&ops, &pcm, sign("price_check", "")).await;
+    assert_eq!(signed.status, StatusCode::OK, "{}", signed.error());
+    // The general manager's line of the cost sheet by the general manager only; a
+    // department's by its head (`<department>_manager`).
+    let refused = s
+        .post(&ops, &pcm, sign("cost_sheet", "general_manager"))
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.error());
+    let refused = s.post(&ops, &pcm, sign("cost_sheet", "finance")).await;
+    assert!(
+        refused
+            .error()
+            .contains("needs the job title finance_manager"),
+        "{}",
+        refused.error()
+    );
+    let head = s
+        .user_with_titles("head1", Role::Approver, &["finance_manager"])
+        .await;
+    let signed = s.post(&ops, &head, sign("cost_sheet", "finance")).await;
+    assert_eq!(signed.status, StatusCode::OK, "{}", signed.error());
+    // A department that no title could spell is bad input.
+    let bad = s
+        .post(
+            &ops,
+            &merch,
+            json!({"op": "require_cost_sheet_signer", "department": "Finance Dept"}),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.error());
+    assert!(bad.error().contains("a-z, 0-9"), "{}", bad.error());
+
+    // The PO: sales' line by a sales representative, the general manager's by the GM.
+    let po = s
+        .create(
+            &merch,
+            json!({"type": "purchase_order", "po_no": "PO-78", "order_id": order,
+                   "order_no": "SO-78", "style_no": "ST-8", "factory": "F1"}),
+        )
+        .await;
+    let po_ops = format!("/api/v1/records/{po}/ops");
+    let po_sign = |role: &str| json!({"op": "sign", "role": role, "name": "N"});
+    let refused = s.post(&po_ops, &merch, po_sign("sales")).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.error());
+    assert!(
+        refused.error().contains("sales_rep or sales"),
+        "{}",
+        refused.error()
+    );
+    let rep = s
+        .user_with_titles("rep1", Role::Sales, &["sales_rep"])
+        .await;
+    let signed = s.post(&po_ops, &rep, po_sign("sales")).await;
+    assert_eq!(signed.status, StatusCode::OK, "{}", signed.error());
+    let refused = s.post(&po_ops, &rep, po_sign("general_manager")).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.error());
+    assert!(
+        refused
+            .error()
+            .contains("needs the job title general_manager"),
+        "{}",
+        refused.error()
+    );
+}
+
+/// A device over the sync service, driven through the service's own handle (no socket).
+struct SyncDevice {
+    conn: u64,
+    rx: tokio::sync::mpsc::Receiver<sync::Outbound>,
+    doc: AutoCommit,
+    state: automerge::sync::State,
+    peer: String,
+}
+
+impl SyncDevice {
+    async fn connect(s: &Server, user: &str, doc: AutoCommit) -> Self {
+        use gendan_core::protocol::{Message, PeerMetadata, encode};
+        let principal = s
+            .state
+            .storage
+            .accounts
+            .get_user(user)
+            .unwrap()
+            .unwrap()
+            .principal();
+        let (conn, rx) = s.state.sync.connect(principal).await.unwrap();
+        let mut dev = SyncDevice {
+            conn,
+            rx,
+            doc,
+            state: automerge::sync::State::new(),
+            peer: format!("device-{user}"),
+        };
+        let join = Message::Join {
+            sender_id: PeerId::new(dev.peer.clone()),
+            peer_metadata: Some(PeerMetadata {
+                storage_id: None,
+                is_ephemeral: false,
+            }),
+            supported_protocol_versions: vec!["1".into()],
+        };
+        s.state.sync.frame(conn, encode(&join)).await.unwrap();
+        let peer = dev.next().await.expect("the server answers the join");
+        assert!(matches!(peer, Some(Message::Peer { .. })), "{peer:?}");
+        dev
+    }
+
+    /// The next frame from the server (`None` inside: a close), or `None` when nothing
+    /// comes for a while.
+    async fn next(&mut self) -> Option<Option<gendan_core::protocol::Message>> {
+        match tokio::time::timeout(Duration::from_millis(500), self.rx.recv()).await {
+            Ok(Some(sync::Outbound::Frame(f))) => {
+                Some(Some(gendan_core::protocol::decode(&f).unwrap()))
+            }
+            Ok(Some(sync::Outbound::Close(_)) | None) => Some(None),
+            Err(_) => None,
+        }
+    }
+
+    /// Syncs `id` until quiet; returns whether the server said `doc-unavailable` (it
+    /// refused what the device sent).
+    async fn sync(&mut self, s: &Server, id: DocumentId) -> bool {
+        use automerge::sync::SyncDoc;
+        use gendan_core::protocol::{Message, encode};
+        let mut unavailable = false;
+        for _ in 0..20 {
+            let mine = self.doc.sync().generate_sync_message(&mut self.state);
+            let spoke = mine.is_some();
+            if let Some(m) = mine {
+                let msg = Message::Sync {
+                    sender_id: PeerId::new(self.peer.clone()),
+                    target_id: PeerId::new("gendan-test"),
+                    document_id: id,
+                    data: m.encode(),
+                };
+                s.state.sync.frame(self.conn, encode(&msg)).await.unwrap();
+            }
+            let mut heard = false;
+            while let Some(Some(msg)) = self.next().await {
+                heard = true;
+                match msg {
+                    Message::Sync { data, .. } => {
+                        let m = automerge::sync::Message::decode(&data).unwrap();
+                        self.doc
+                            .sync()
+                            .receive_sync_message(&mut self.state, m)
+                            .unwrap();
+                        break;
+                    }
+                    Message::DocUnavailable { .. } => {
+                        unavailable = true;
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            if !spoke && !heard {
+                break;
+            }
+        }
+        unavailable
+    }
+}
+
+/// A live sync connection acts for its account as it is now: job titles an administrator
+/// gives or takes apply to the connection's next change without a reconnect, and a
+/// disabled user's connection is closed.
+#[tokio::test]
+async fn a_live_sync_connection_sees_its_users_new_job_titles() {
+    use gendan_core::record::Record;
+    let s = server().await;
+    let merch = s.login("merch").await;
+    let admin = s.login("admin").await;
+    let order = s
+        .create(
+            &merch,
+            json!({"type": "order", "order_no": "SO-79", "style_no": "ST-9", "factory": "F1"}),
+        )
+        .await;
+    let commercial = s
+        .create(
+            &merch,
+            json!({"type": "order_commercial", "order_id": order, "order_no": "SO-79",
+                   "payment_term": "deposit"}),
+        )
+        .await;
+    let id: DocumentId = commercial.parse().unwrap();
+    let bytes = s.state.storage.docs.load(&commercial).unwrap().unwrap();
+    let doc = AutoCommit::load(&bytes)
+        .unwrap()
+        .with_actor(automerge::ActorId::from(&[0x42_u8; 16][..]));
+    // `boss` connects with no job title.
+    let mut dev = SyncDevice::connect(&s, "boss", doc).await;
+    assert!(!dev.sync(&s, id).await);
+    // The administrator makes `boss` finance while the device stays connected.
+    let titled = s
+        .post(
+            "/api/v1/users/boss/titles",
+            &admin,
+            json!({ "titles": ["finance"] }),
+        )
+        .await;
+    assert_eq!(titled.status, StatusCode::OK, "{}", titled.error());
+    let confirm = |doc: &mut AutoCommit, minor: i64| {
+        let mut r = Record::from_doc(doc.clone()).map_err(|b| b.1).unwrap();
+        gendan_core::order::apply_commercial(
+            &mut r,
+            &gendan_core::order::CommercialOp::ConfirmDeposit {
+                amount: gendan_core::common::Money {
+                    minor,
+                    currency: "USD".into(),
+                },
+                received_ms: 1_699_000_000_000,
+            },
+            &gendan_core::common::EditContext::new("boss", 1_700_000_000_000),
+        )
+        .unwrap();
+        *doc = r.into_doc();
+    };
+    confirm(&mut dev.doc, 300_000);
+    assert!(
+        !dev.sync(&s, id).await,
+        "merged: the connection has the title"
+    );
+    let read = s
+        .get(&format!("/api/v1/records/{commercial}"), &merch)
+        .await;
+    assert_eq!(
+        read.json()["view"]["record"]["deposit_confirmed_by"],
+        "boss"
+    );
+    assert_eq!(
+        read.json()["view"]["record"]["deposit_amount"]["minor"],
+        300_000
+    );
+    // The title is taken away: the next confirmation on the same connection is refused.
+    let untitled = s
+        .post("/api/v1/users/boss/titles", &admin, json!({ "titles": [] }))
+        .await;
+    assert_eq!(untitled.status, StatusCode::OK);
+    confirm(&mut dev.doc, 1);
+    assert!(dev.sync(&s, id).await, "refused: the title is gone");
+    let read = s
+        .get(&format!("/api/v1/records/{commercial}"), &merch)
+        .await;
+    assert_eq!(
+        read.json()["view"]["record"]["deposit_amount"]["minor"],
+        300_000
+    );
+    // Disabled: the connection is closed at its next message.
+    let disabled = s
+        .post("/api/v1/users/boss/disable", &admin, json!({}))
+        .await;
+    assert_eq!(disabled.status, StatusCode::OK, "{}", disabled.error());
+    // Any message: the service reads the changed account and closes the connection.
+    let request = {
+        use automerge::sync::SyncDoc;
+        let data = AutoCommit::new()
+            .sync()
+            .generate_sync_message(&mut automerge::sync::State::new())
+            .unwrap()
+            .encode();
+        gendan_core::protocol::Message::Request {
+            sender_id: PeerId::new(dev.peer.clone()),
+            target_id: PeerId::new("gendan-test"),
+            document_id: DocumentId::from_bytes([7; 16]),
+            data,
+        }
+    };
+    let _ = s
+        .state
+        .sync
+        .frame(dev.conn, gendan_core::protocol::encode(&request))
+        .await;
+    let mut closed = false;
+    for _ in 0..5 {
+        match dev.next().await {
+            Some(None) => {
+                closed = true;
+                break;
+            }
+            Some(Some(_)) => {}
+            None => break,
+        }
+    }
+    assert!(closed, "a disabled user's connection is closed");
 }

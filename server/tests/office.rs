@@ -84,6 +84,19 @@ async fn server() -> Server {
             })
             .expect("user added");
     }
+    // Finance, who alone confirms deposits (by job title).
+    storage
+        .accounts
+        .add_user(NewUser {
+            username: "finance".into(),
+            password: PASSWORD.into(),
+            role: Role::Approver,
+            display_name: None,
+            factory: None,
+            warehouse: None,
+            titles: vec!["finance".into()],
+        })
+        .expect("user added");
     let state = AppState {
         storage,
         blobs,
@@ -477,9 +490,11 @@ async fn the_dashboard_shows_what_needs_action() {
     assert_eq!(b["my_approvals"][0]["step"], "s1");
     assert_eq!(d["truncated"], false);
 
-    // Confirming the deposit opens the gate; deciding the approval empties the inbox.
+    // Finance confirming the deposit opens the gate; deciding the approval empties the
+    // inbox.
+    let finance = s.login("finance").await;
     s.op(
-        &merch,
+        &finance,
         &commercial,
         json!({"op": "confirm_deposit", "amount": {"minor": 300_000, "currency": "USD"},
                "received_ms": now_ms()}),

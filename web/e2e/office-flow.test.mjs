@@ -1,6 +1,7 @@
 // E2E: a merchandiser follows the demo's deposit order (SO-2026-0904, its PO blocked until
 // finance confirms the deposit) in the office pages: the release is refused with the
-// server's message, the deposit is confirmed, the PO released, a sample round recorded and
+// server's message, the merchandiser may not confirm the deposit, finance confirms it, the
+// PO is released, a sample round recorded and
 // a milestone's actual date set; the order's timeline shows each. Then the tracking sheet
 // downloads and uploads back with no errors.
 
@@ -69,12 +70,26 @@ test('a merchandiser follows the deposit order through its stages and round-trip
   await refusal.waitFor();
   assert.match(await refusal.innerText(), /deposit/);
 
-  // Finance's confirmation of the deposit (the merchandiser records it here).
+  // Only finance confirms the deposit: the merchandiser is refused, saying so ...
+  const fillDeposit = async (form) => {
+    await form.locator('input[name=amount]').fill('1500');
+    await form.locator('input[name=currency]').fill('USD');
+    await form.locator('input[name=at]').fill('2026-11-20');
+  };
   form = await openAction(page, commercialId, 'confirm_deposit');
-  await form.locator('input[name=amount]').fill('1500');
-  await form.locator('input[name=currency]').fill('USD');
-  await form.locator('input[name=at]').fill('2026-11-20');
-  await submitOk(page, form);
+  await fillDeposit(form);
+  const refusedBefore = await page.getByTestId('toast-error').count();
+  await form.getByTestId('action-submit').click();
+  await eventually(async () => (await page.getByTestId('toast-error').count()) > refusedBefore, 10_000, 'the refusal');
+  assert.match(await page.getByTestId('toast-error').last().innerText(), /finance/);
+  // ... and finance confirms it from their own browser.
+  const financeTab = await newTablet(browser);
+  await appLogin(financeTab.page, server.base, 'finance');
+  await financeTab.page.getByTestId('dashboard').waitFor();
+  form = await openAction(financeTab.page, commercialId, 'confirm_deposit');
+  await fillDeposit(form);
+  await submitOk(financeTab.page, form);
+  await financeTab.context.close();
 
   form = await openAction(page, poId, 'release');
   await submitOk(page, form);
@@ -121,7 +136,7 @@ test('a merchandiser follows the deposit order through its stages and round-trip
   assert.ok(m.actual_ms > 0 && m.late_reason === 'Yarn arrived late', JSON.stringify(m));
   assert.ok(order.view.record.packaging[markId].sent_ms > 0, 'the marks are sent');
 
-  // The order page's timeline shows each step, by merch.
+  // The order page's timeline shows each step, by merch (the deposit by finance).
   await page.goto(`${server.base}/#/order/${ORDER_NO}`);
   await page.getByTestId('timeline').waitFor();
   const events = await page
@@ -129,10 +144,14 @@ test('a merchandiser follows the deposit order through its stages and round-trip
     .evaluateAll((es) => es.map((e) => ({ record: e.dataset.record, user: e.dataset.user, text: e.textContent })));
   const after = (await timeline(token)).events.filter((e) => e.user === 'merch').length;
   assert.ok(after > start.events.filter((e) => e.user === 'merch').length, 'new events by merch');
-  for (const id of [commercialId, poId, orderId]) {
+  for (const [id, user] of [
+    [commercialId, 'finance'],
+    [poId, 'merch'],
+    [orderId, 'merch'],
+  ]) {
     assert.ok(
-      events.some((e) => e.record === id && e.user === 'merch'),
-      `a timeline event on ${id}: ${JSON.stringify(events.slice(0, 8))}`,
+      events.some((e) => e.record === id && e.user === user),
+      `a timeline event on ${id} by ${user}: ${JSON.stringify(events.slice(0, 8))}`,
     );
   }
   assert.ok(events.some((e) => /pp|sample/i.test(e.text)), 'the sample round is on the timeline');

@@ -15,9 +15,13 @@
 //! 3. `sends` and `closes`: only now, because a sync message may carry heads that include
 //!    the changes just written — nothing acknowledged is ever lost.
 //!
-//! Every incoming change set is checked with [`crate::access::check_write`] before it is
-//! merged; a rejected one is reported in `rejected` (for the quarantine) and never merged,
-//! and the device is told with `doc-unavailable`.
+//! Every incoming change set is checked with [`crate::access::check_write`] (and the
+//! business checks: [`crate::access::check_not_locked`], [`crate::access::check_decisions`],
+//! [`crate::access::check_sign_offs`]) before it is merged, against the connection's
+//! principal as the driver last gave it ([`Hub::update_principal`]); a rejected one is
+//! reported in `rejected` (for the quarantine) and never merged, and the device is told
+//! with `doc-unavailable`. An accepted change to a record at an older schema is followed by
+//! the server's upgrade of it ([`crate::record::upgrade_doc`]), written and sent with it.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -252,6 +256,76 @@ impl Hub {
                 closing: false,
             },
         );
+    }
+
+    /// The users with a live connection, each once.
+    pub fn connected_users(&self) -> BTreeSet<String> {
+        self.conns
+            .values()
+            .map(|c| c.principal.user.clone())
+            .collect()
+    }
+
+    /// The principal a connection acts for now.
+    pub fn principal(&self, conn: ConnId) -> Option<&Principal> {
+        self.conns.get(&conn).map(|c| &c.principal)
+    }
+
+    /// An administrator changed `principal.user`'s account (role, factory, warehouse or job
+    /// titles): every live connection of theirs acts for the account as it is now, from
+    /// the next message on — the write check sees the new titles without a reconnect.
+    /// Documents the connection syncs that are now outside its scope are answered
+    /// `doc-unavailable` and no longer synced. Returns the connections updated.
+    pub fn update_principal(&mut self, principal: &Principal) -> usize {
+        let conns: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.principal.user == principal.user && c.principal != *principal)
+            .map(|(id, _)| *id)
+            .collect();
+        for conn in &conns {
+            let Some(c) = self.conns.get_mut(conn) else {
+                continue;
+            };
+            c.principal = principal.clone();
+            let docs: Vec<DocumentId> = c
+                .docs
+                .iter()
+                .filter(|(_, pd)| pd.phantom.is_none())
+                .map(|(d, _)| *d)
+                .collect();
+            for doc_id in docs {
+                let header = match self.docs.get(&doc_id) {
+                    Some(Slot::Loaded(d)) if d.exists => d.header.clone(),
+                    _ => continue,
+                };
+                if self.access(*conn, &doc_id, header.as_ref()) == Access::None {
+                    if let Some(Slot::Loaded(d)) = self.docs.get_mut(&doc_id) {
+                        d.active.remove(conn);
+                    }
+                    if let Some(c) = self.conns.get_mut(conn) {
+                        c.docs.remove(&doc_id);
+                    }
+                    self.unavailable(*conn, doc_id);
+                }
+            }
+        }
+        conns.len()
+    }
+
+    /// Closes every connection of `user` (their account was disabled or removed), with
+    /// `reason`. Returns how many were closed.
+    pub fn close_user(&mut self, user: &str, reason: &str) -> usize {
+        let conns: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.principal.user == user && !c.closing)
+            .map(|(id, _)| *id)
+            .collect();
+        for conn in &conns {
+            self.fail(*conn, reason);
+        }
+        conns.len()
     }
 
     /// A connection is gone: forget its peer and every sync state it had.
@@ -712,6 +786,10 @@ impl Hub {
                                 now,
                             )
                         })
+                        .and_then(|()| {
+                            let was: &[ChangeHash] = if creating { &[] } else { &before };
+                            crate::access::check_sign_offs(&principal, &mut record, was, &paths)
+                        })
                         .map(|()| record.header().ok());
                     (record.into_doc(), verdict)
                 }
@@ -729,6 +807,14 @@ impl Hub {
                         .iter()
                         .map(|c| c.hash())
                         .collect();
+                    // A record at an older schema gets its new collections now, once, on
+                    // the server (`record::upgrade_doc`: the same change wherever the same
+                    // state is upgraded); written and sent with the device's change.
+                    // A failure is not the device's: the record reads leniently meanwhile
+                    // and its next change tries again.
+                    if let Some(h) = &new_header {
+                        let _ = crate::record::upgrade_doc(&mut d.doc, h.record_type);
+                    }
                     let bytes = d.doc.save_incremental();
                     d.header = new_header;
                     d.exists = true;

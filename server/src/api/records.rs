@@ -14,8 +14,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gendan_core::access::{
-    Access, Principal, changed_paths, check_decisions, check_write, check_write_with_gate,
-    may_create, record_access,
+    Access, Principal, changed_paths, check_decisions, check_sign_offs, check_write,
+    check_write_with_gate, may_create, record_access,
 };
 use gendan_core::approval::{self, ApprovalRequest};
 use gendan_core::common::EditContext;
@@ -315,6 +315,7 @@ pub async fn create(
     let heads = record.heads();
     let paths = changed_paths(record.doc_mut(), &[], &heads);
     check_write(&p, None, &record, &paths).map_err(|problems| refused(&problems))?;
+    check_sign_offs(&p, &mut record, &[], &paths).map_err(|problems| refused(&problems))?;
     let id = DocumentId::from_bytes(random_bytes16());
     state
         .sync
@@ -530,7 +531,7 @@ async fn run_edit_with_gate(
             let before = record.heads();
             // An older schema gets its new collections first, here on the server, so
             // devices add to one map (`Record::upgrade`); checked with the edit below.
-            record.upgrade(&ctx).map_err(|e| bad_input(&e))?;
+            record.upgrade().map_err(|e| bad_input(&e))?;
             edit(record, &ctx).map_err(|e| bad_input(&e))?;
             let after = record.heads();
             if before != after {
@@ -540,6 +541,10 @@ async fn run_edit_with_gate(
                 // An approval decision: by someone the step's role (job title) allows,
                 // as a device's change set is checked in the sync service.
                 check_decisions(&who, record, &before, &paths, ctx.now_ms)
+                    .map_err(|problems| refused(&problems))?;
+                // A sign-off (contract review, PO) or the deposit confirmation: by the
+                // job title the slot needs, as in the sync service.
+                check_sign_offs(&who, record, &before, &paths)
                     .map_err(|problems| refused(&problems))?;
             }
             Ok(())

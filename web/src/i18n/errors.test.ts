@@ -97,6 +97,33 @@ describe('core refusals carry codes', () => {
     small.free();
   });
 
+  it('an edit of a signed record is refused with a stable code, said in each language', () => {
+    const rec = inspection(500);
+    rec.apply(JSON.stringify({ op: 'sign_off', name: 'Li' }), 'qc1', NOW);
+    const e = refusal(() => rec.apply(JSON.stringify({ op: 'set_text', field: 'remarks', value: 'late' }), 'qc1', NOW)) as CoreError;
+    expect(e.code).toBe('not_allowed');
+    expect(e.message).toBe('the inspection is signed off; it can no longer be changed');
+    expect(e.problems?.map((p) => [p.code, p.params])).toEqual([['record.signed', { record_type: 'inspection' }]]);
+    setLang('en');
+    expect(errorText(e)).toBe('This record is signed off; it can no longer be changed.');
+    setLang('zh-CN');
+    expect(errorText(e)).toBe('此记录已签字确认，不能再修改。');
+    rec.free();
+  });
+
+  it('a not-allowed code the catalogue does not know keeps the kind sentence with the core words', () => {
+    const e = { code: 'not_allowed', message: 'the moon is full', problems: [{ field: 'record', message: 'the moon is full', code: 'record.not_allowed.moon' }] };
+    setLang('en');
+    expect(errorText(e)).toBe('This change is not allowed now: the moon is full');
+    const packaging = {
+      code: 'not_allowed',
+      message: 'x',
+      problems: [{ field: 'record', message: 'x', code: 'record.not_allowed.packaging_not_sent', params: { id: 'box1' } }],
+    };
+    setLang('zh-CN');
+    expect(errorText(packaging)).toBe('包装资料“box1”尚未寄给客户；客户只能确认已寄出的资料。');
+  });
+
   it('a code the catalogue does not know falls back to a generic message with the core words', () => {
     setLang('en');
     expect(problemText({ field: 'x.y_z', message: 'is odd', code: 'brand_new_code' })).toBe('Field “x.y_z”: is odd');

@@ -42,6 +42,15 @@ const PROBLEM_KEYS: Record<string, MessageKey> = {
   aql_unknown_value: 'err.aql_unknown_value',
   aql_unknown_code_letter: 'err.aql_unknown_code_letter',
   aql_no_class_inspected: 'err.aql_no_class_inspected',
+  // Why an edit is not allowed in the record's state (`RecordError::NotAllowed`).
+  'record.signed': 'err.record_signed',
+  'record.not_allowed.loading_signed': 'err.record_loading_signed',
+  'record.not_allowed.approved': 'err.record_approved',
+  'record.not_allowed.released': 'err.record_released',
+  'record.not_allowed.signed_by_sales': 'err.record_signed_by_sales',
+  'record.not_allowed.packaging_not_sent': 'err.record_packaging_not_sent',
+  'record.not_allowed.no_operations': 'err.record_no_operations',
+  'record.not_allowed.not_created_this_way': 'err.record_not_created_this_way',
 };
 
 const KIND_KEYS: Record<string, MessageKey> = {
@@ -129,7 +138,9 @@ export function restErrorText(code: string, params: Record<string, string>, deta
   return t(key, restParams(code, params, detail));
 }
 
-/** Anything thrown by an edit or a REST call, in words of the current language. */
+/** Anything thrown by an edit or a REST call, in words of the current language. A refusal of
+ * the record's state (`not_allowed`) carries one problem saying why: its catalogue message
+ * when the code is known, else the kind's sentence with the core's words. */
 export function errorText(e: unknown): string {
   if (e && typeof e === 'object') {
     const ce = e as Partial<CoreError>;
@@ -141,7 +152,8 @@ export function errorText(e: unknown): string {
       const text = restErrorText(code, ce.params ?? {}, problemsText(problems));
       if (text) return text;
     }
-    if (problems.length > 0) return problemsText(problems);
+    const known = problems.length > 0 && problems.every((p) => p.code !== undefined && p.code in PROBLEM_KEYS);
+    if (problems.length > 0 && (code !== 'not_allowed' || known)) return problemsText(problems);
     const key = code ? KIND_KEYS[code] : undefined;
     if (key) return t(key, { detail });
     if (code) {
