@@ -97,6 +97,19 @@ async fn server() -> Server {
             titles: vec!["finance".into()],
         })
         .expect("user added");
+    // A sales rep, who signs POs for sales (by job title).
+    storage
+        .accounts
+        .add_user(NewUser {
+            username: "sales1".into(),
+            password: PASSWORD.into(),
+            role: Role::Sales,
+            display_name: None,
+            factory: None,
+            warehouse: None,
+            titles: vec!["sales_rep".into()],
+        })
+        .expect("user added");
     let state = AppState {
         storage,
         blobs,
@@ -1367,9 +1380,11 @@ async fn the_dashboard_reflects_an_edit_after_a_previous_call() {
     assert_eq!(again["blocked_pos"], before["blocked_pos"]);
     assert_eq!(again["at_risk"], before["at_risk"]);
 
-    // Edits after the call: the deposit confirmed, a defect recorded, a milestone done.
+    // Edits after the call: the deposit confirmed (by finance), a defect recorded, a
+    // milestone done.
+    let finance = s.login("finance").await;
     s.op(
-        &merch,
+        &finance,
         &commercial,
         json!({"op": "confirm_deposit", "amount": {"minor": 100_000, "currency": "USD"},
                "received_ms": now_ms()}),
@@ -1500,14 +1515,12 @@ async fn a_special_approval_from_the_shipped_chain_opens_the_gate() {
         after["gates"][0]["gate"]["reason"],
         "Factory slot on Monday"
     );
-    // The PO is signed by sales and the GM, then released past the deposit.
-    for role in ["sales", "general_manager"] {
-        s.op(
-            &merch,
-            &po,
-            json!({"op": "sign", "role": role, "name": role}),
-        )
-        .await;
+    // The PO is signed by sales and the GM (each by the job title the slot needs), then
+    // released past the deposit.
+    let sales = s.login("sales1").await;
+    for (who, role) in [(&sales, "sales"), (&boss, "general_manager")] {
+        s.op(who, &po, json!({"op": "sign", "role": role, "name": role}))
+            .await;
     }
     let dash = s.dashboard(&merch).await;
     assert_eq!(dash["blocked_pos"], json!([]));
