@@ -760,4 +760,8 @@ export const en = {
   'who.nobody': '{slot}: nobody may sign it.',
   'who.not_yours': 'You (job titles: {held}) may not sign here.',
   'who.others': 'Signed by others:',
+  'who.by': '(to be signed by {titles})',
+  'order.po_signatures': 'Signatures',
+  'order.deposit_confirmed': 'Deposit confirmed by {name} (received {date}).',
+  'order.deposit_not_confirmed': 'Deposit not confirmed yet.',
 };

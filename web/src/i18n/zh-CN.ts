@@ -762,4 +762,8 @@ export const zhCN: Record<keyof typeof en, string> = {
   'who.nobody': '{slot}：任何人都不能签。',
   'who.not_yours': '您（职务：{held}）不能在此签字。',
   'who.others': '由他人签字：',
+  'who.by': '（由{titles}签字）',
+  'order.po_signatures': '签字',
+  'order.deposit_confirmed': '定金已由 {name} 确认（{date} 收到）。',
+  'order.deposit_not_confirmed': '定金尚未确认。',
 };
