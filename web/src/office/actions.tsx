@@ -363,7 +363,7 @@ export function actionsFor(type: string, rec: Obj, me: Signer | null = null): Ac
 function WhoMay({ action }: { action: Action }) {
   if (!action.who || action.who.length === 0) return null;
   return (
-    <div class={action.blocked ? 'card' : 'muted'} data-testid="action-who" data-action={action.key}>
+    <div class={action.blocked ? undefined : 'muted'} data-testid="action-who" data-action={action.key}>
       {!action.blocked && <p>{t('who.others')}</p>}
       <ul class="plain-list">
         {action.who.map((w) => (
@@ -409,7 +409,7 @@ export function StageActions({ id, type, rec, api, onChange }: { id: string; typ
         <WhoMay action={action} />
       ) : (
         <>
-          <ActionForm key={`${action.key}:${user ? 'me' : ''}`} action={action} id={id} api={api} onChange={onChange} />
+          <ActionForm key={action.key} action={action} id={id} api={api} onChange={onChange} />
           <WhoMay action={action} />
         </>
       )}
