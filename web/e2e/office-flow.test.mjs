@@ -70,18 +70,34 @@ test('a merchandiser follows the deposit order through its stages and round-trip
   await refusal.waitFor();
   assert.match(await refusal.innerText(), /deposit/);
 
-  // Only finance confirms the deposit: the merchandiser is refused, saying so ...
+  // Only finance confirms the deposit: the merchandiser is not offered the form but told
+  // who confirms it (by their job titles, GET /api/v1/me) ...
   const fillDeposit = async (form) => {
     await form.locator('input[name=amount]').fill('1500');
     await form.locator('input[name=currency]').fill('USD');
     await form.locator('input[name=at]').fill('2026-11-20');
   };
-  form = await openAction(page, commercialId, 'confirm_deposit');
-  await fillDeposit(form);
-  const refusedBefore = await page.getByTestId('toast-error').count();
-  await form.getByTestId('action-submit').click();
-  await eventually(async () => (await page.getByTestId('toast-error').count()) > refusedBefore, 10_000, 'the refusal');
-  assert.match(await page.getByTestId('toast-error').last().innerText(), /finance/);
+  await page.goto(`${server.base}/#/o/${encodeURIComponent(commercialId)}`);
+  await page.getByTestId('office-record').waitFor();
+  await page.getByTestId('act-confirm_deposit').click();
+  const who = page.locator('[data-testid=action-who][data-action=confirm_deposit]');
+  await who.waitFor();
+  assert.match(await who.innerText(), /Finance confirms the deposit\./);
+  assert.equal(await page.locator('[data-testid=action-form][data-action=confirm_deposit]').count(), 0);
+  // ... and the server refuses it by sign-off code all the same (what the catalogues translate).
+  const posted = await fetch(`${server.base}/api/v1/records/${commercialId}/ops`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ op: 'confirm_deposit', amount: { minor: 150000, currency: 'USD' }, received_ms: Date.now() }),
+  });
+  assert.equal(posted.status, 403);
+  const refusal2 = await posted.json();
+  assert.equal(refusal2.code, 'change_refused', JSON.stringify(refusal2));
+  assert.deepEqual(
+    refusal2.problems.map((p) => [p.code, p.params]),
+    [['deposit.finance_only', { titles: 'finance' }]],
+    JSON.stringify(refusal2),
+  );
   // ... and finance confirms it from their own browser.
   const financeTab = await newTablet(browser);
   await appLogin(financeTab.page, server.base, 'finance');

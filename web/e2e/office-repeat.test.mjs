@@ -78,10 +78,12 @@ test('zh-CN: a refused release is said in Chinese; the GM’s special approval o
   assert.match(text, /采购单暂不能下达（信用证）：尚未收到信用证/, text);
   assert.doesNotMatch(text, /payment gate|not been received/, text);
 
-  // The labels of the PO's own stage are Chinese too (no raw codes in the select).
-  form = await openAction(merch.page, po.id, 'sign');
-  const roles = await form.locator('select[name=role] option').allInnerTexts();
-  assert.deepEqual(roles, ['业务', '总经理']);
+  // Signing the PO is not the merchandiser's: instead of the form, who signs, in Chinese.
+  await merch.page.getByTestId('act-sign').click();
+  const who = merch.page.locator('[data-testid=action-who][data-action=sign]');
+  await who.waitFor();
+  assert.match(await who.innerText(), /采购单签字（业务）：由业务员签字。[\s\S]*采购单签字（总经理）：由总经理签字。/);
+  assert.equal(await merch.page.locator('[data-testid=action-form][data-action=sign]').count(), 0);
 
   // Ask the GM's special approval, with the reason.
   form = await openAction(merch.page, po.id, 'request_special');
@@ -101,6 +103,9 @@ test('zh-CN: a refused release is said in Chinese; the GM’s special approval o
   await item.getByTestId('approval-comment').fill('同意，仅此一次');
   await item.getByTestId('approve').click();
   await eventually(async () => (await boss.page.locator(`[data-testid=approval-item][data-id="${request.id}"]`).count()) === 0, 10_000, 'the item leaves the inbox');
+  // The GM is offered the PO's signature as general manager only (labels, not codes).
+  form = await openAction(boss.page, po.id, 'sign');
+  assert.deepEqual(await form.locator('select[name=role] option').allInnerTexts(), ['总经理']);
 
   // The merchandiser sees the gate open by special approval, and the PO releases.
   await merch.page.goto(`${server.base}/#/order/SO-2026-0903`);

@@ -6,6 +6,7 @@
 
 import { t, type MessageKey } from './index';
 import { codeLabel, hasKey, tOr } from './labels';
+import { slotLabel, slotOfProblem, titleCodes, titlesText } from './titles';
 
 /** One problem the core found (`gendan_core::common::Problem`). */
 export interface CoreProblem {
@@ -51,6 +52,12 @@ const PROBLEM_KEYS: Record<string, MessageKey> = {
   'record.not_allowed.packaging_not_sent': 'err.record_packaging_not_sent',
   'record.not_allowed.no_operations': 'err.record_no_operations',
   'record.not_allowed.not_created_this_way': 'err.record_not_created_this_way',
+  // Sign-offs made by the job title their slot needs (`access::check_sign_offs`).
+  'sign_off.title_required': 'err.sign_off_title_required',
+  'sign_off.not_own': 'err.sign_off_not_own',
+  'sign_off.removed': 'err.sign_off_removed',
+  'deposit.finance_only': 'err.deposit_finance_only',
+  bad_department: 'err.bad_department',
 };
 
 const KIND_KEYS: Record<string, MessageKey> = {
@@ -89,6 +96,7 @@ const FIELD_KEYS: Record<string, MessageKey> = {
   mark_verified: 'errfield.mark_verified',
   title: 'errfield.title',
   remarks: 'errfield.remarks',
+  department: 'errfield.department',
 };
 
 /** A field path of the core in words. */
@@ -98,10 +106,29 @@ export function fieldLabel(path: string): string {
   return key ? t(key) : t('errfield.other', { path });
 }
 
+/**
+ * The values a sign-off problem names, in words: the slot (from the problem's path and its
+ * `slot` param), the titles it needs (joined by "or") and those the writer holds.
+ */
+function signOffParams(p: CoreProblem): Record<string, string> {
+  const params = p.params ?? {};
+  const out: Record<string, string> = { ...params };
+  const slot = slotOfProblem(p.field, params.slot);
+  if (slot) out.slot = slotLabel(slot);
+  if ('titles' in params) out.titles = titlesText(titleCodes(params.titles));
+  if ('held' in params) out.held = titlesText(titleCodes(params.held), 'and');
+  return out;
+}
+
 /** One problem in words: its code's message, else the generic one with the core's words. */
 export function problemText(p: CoreProblem): string {
-  const key = p.code ? PROBLEM_KEYS[p.code] : undefined;
+  let key = p.code ? PROBLEM_KEYS[p.code] : undefined;
   const field = fieldLabel(p.field);
+  if (p.code?.startsWith('sign_off.') || p.code === 'deposit.finance_only') {
+    // A slot nobody may sign (an unknown key) names no titles.
+    if (p.code === 'sign_off.title_required' && titleCodes(p.params?.titles).length === 0) key = 'err.sign_off_unknown_slot';
+    if (key) return t(key, { ...signOffParams(p), field });
+  }
   if (key) return t(key, { ...(p.params ?? {}), field });
   return t('err.problem_other', { field, detail: p.message });
 }

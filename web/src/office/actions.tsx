@@ -2,13 +2,30 @@
 // core's JSON operations (OrderOp, CommercialOp, PurchaseOrderOp) to
 // POST /api/v1/records/{id}/ops. The server checks the write and the payment gate; its
 // refusal is shown as it says it (translated where the error has a code).
+//
+// A sign-off (the contract review, the PO's signatures, the deposit confirmation) is
+// offered only to a user who may make it, by their job titles (`GET /api/v1/me`, the rule
+// in signers.ts); anyone else sees who may instead of the form.
 
 import { useEffect, useState } from 'preact/hooks';
 
 import { t, type MessageKey } from '../i18n';
 import { codeLabel, codeOptions } from '../i18n/labels';
+import { departmentLabel, titlesText, whoMayText } from '../i18n/titles';
 import { Section, run, toast } from '../ui/common';
 import type { OfficeApi } from './api';
+import { useLoad } from './common';
+import {
+  PO_SLOTS,
+  decisionRoles,
+  headedDepartments,
+  mayFill,
+  reviewSlots,
+  signableReviewSteps,
+  signerTitles,
+  type SignOffSlot,
+  type Signer,
+} from './signers';
 
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj => (v && typeof v === 'object' ? (v as Obj) : {});
@@ -22,12 +39,19 @@ interface Field {
   options?: [string, string][];
 }
 
-/** One action: its label, its inputs, and the op built from their values. */
-interface Action {
+/**
+ * One action: its label, its inputs, and the op built from their values. A sign-off
+ * (`signOff`) knows who may make it once the user is known: `blocked` when this user may
+ * not (the form is not shown), and `who` says who may fill the slots this user cannot.
+ */
+export interface Action {
   key: string;
   label: MessageKey;
   fields: Field[];
   build: (v: Record<string, string>) => Obj;
+  signOff?: boolean;
+  blocked?: boolean;
+  who?: string[];
 }
 
 /** A new id for an item an op adds (unique enough within one record). */
@@ -181,25 +205,15 @@ function orderActions(rec: Obj): Action[] {
   ];
 }
 
-const commercialActions = (): Action[] => [
-  {
-    key: 'sign_review',
-    label: 'act.sign_review',
-    fields: [
-      {
-        name: 'step',
-        label: 'act.f_step',
-        kind: 'select',
-        options: codeOptions('review_steps'),
-      },
-      { name: 'department', label: 'act.f_department', kind: 'text' },
-      { name: 'name', label: 'act.f_name', kind: 'text' },
-    ],
-    build: (v) => ({ op: 'sign_review', step: v.step, department: v.department ?? '', name: v.name ?? '' }),
-  },
+const commercialActions = (rec: Obj, me: Signer | null): Action[] => [
+  signReviewAction(rec, me),
   {
     key: 'confirm_deposit',
     label: 'act.confirm_deposit',
+    signOff: true,
+    ...(me && !mayFill(me, { record: 'deposit' })
+      ? { blocked: true, who: [whoMayText({ record: 'deposit' }, signerTitles({ record: 'deposit' })), notYours(me)] }
+      : {}),
     fields: [
       { name: 'amount', label: 'act.f_amount', kind: 'number' },
       { name: 'currency', label: 'act.f_currency', kind: 'text' },
@@ -239,21 +253,84 @@ const commercialActions = (): Action[] => [
   },
 ];
 
-const poActions = (): Action[] => [
-  {
+/** Who may fill each of `slots` this user may not, and is not filled yet (`filled`). */
+function othersWho(slots: SignOffSlot[], me: Signer, filled: Obj): string[] {
+  return slots
+    .filter((s) => s.record !== 'deposit' && !(s.key in filled) && !mayFill(me, s))
+    .map((s) => whoMayText(s, signerTitles(s)));
+}
+
+/** The line said to a user who may fill none of an action's slots: what they hold. */
+const notYours = (me: Signer): string => t('who.not_yours', { held: titlesText(decisionRoles(me), 'and') });
+
+/**
+ * The contract review's sign-off: the steps offered are those the user may sign; a
+ * cost-sheet line is offered for the departments the user heads (the required ones not yet
+ * signed first). Unknown user (`me` null): every step, the department typed.
+ */
+function signReviewAction(rec: Obj, me: Signer | null): Action {
+  const build = (v: Record<string, string>) => ({ op: 'sign_review', step: v.step, department: v.department ?? '', name: v.name ?? '' });
+  const base = { key: 'sign_review', label: 'act.sign_review' as const, signOff: true, build };
+  const name: Field = { name: 'name', label: 'act.f_name', kind: 'text' };
+  if (!me) {
+    return {
+      ...base,
+      fields: [
+        { name: 'step', label: 'act.f_step', kind: 'select', options: codeOptions('review_steps') },
+        { name: 'department', label: 'act.f_department', kind: 'text' },
+        name,
+      ],
+    };
+  }
+  const review = obj(rec.review);
+  const slots: SignOffSlot[] = reviewSlots(obj(rec.cost_sheet_signers)).map((key) => ({ record: 'review', key }));
+  const who = othersWho(slots, me, review);
+  const steps = signableReviewSteps(me);
+  if (steps.length === 0) {
+    return { ...base, fields: [], blocked: true, who: [...slots.map((s) => whoMayText(s, signerTitles(s))), notYours(me)] };
+  }
+  const fields: Field[] = [
+    { name: 'step', label: 'act.f_step', kind: 'select', options: codeOptions('review_steps').filter(([c]) => steps.includes(c)) },
+  ];
+  if (steps.includes('cost_sheet')) {
+    const required = new Set(slots.map((s) => (s.record === 'review' ? s.key : '')).filter((k) => !(k in review)));
+    const departments = headedDepartments(me).sort(
+      (a, b) => Number(required.has(`cost_sheet:${b}`)) - Number(required.has(`cost_sheet:${a}`)),
+    );
+    fields.push({
+      name: 'department',
+      label: 'act.f_department',
+      kind: 'select',
+      options: departments.map((d) => [d, departmentLabel(d)]),
+    });
+  }
+  fields.push(name);
+  return { ...base, fields, who };
+}
+
+/** The PO's signature: only the slots the user may sign are offered. */
+function signPoAction(rec: Obj, me: Signer | null): Action {
+  const base = {
     key: 'sign',
-    label: 'act.sign_po',
-    fields: [
-      {
-        name: 'role',
-        label: 'act.f_role',
-        kind: 'select',
-        options: codeOptions('po_signatures'),
-      },
-      { name: 'name', label: 'act.f_name', kind: 'text' },
-    ],
-    build: (v) => ({ op: 'sign', role: v.role, name: v.name ?? '' }),
-  },
+    label: 'act.sign_po' as const,
+    signOff: true,
+    build: (v: Record<string, string>) => ({ op: 'sign', role: v.role, name: v.name ?? '' }),
+  };
+  const name: Field = { name: 'name', label: 'act.f_name', kind: 'text' };
+  const slots: SignOffSlot[] = PO_SLOTS.map((key) => ({ record: 'po', key }));
+  const mine = me ? codeOptions('po_signatures').filter(([c]) => mayFill(me, { record: 'po', key: c })) : codeOptions('po_signatures');
+  if (me && mine.length === 0) {
+    return { ...base, fields: [], blocked: true, who: [...slots.map((s) => whoMayText(s, signerTitles(s))), notYours(me)] };
+  }
+  return {
+    ...base,
+    fields: [{ name: 'role', label: 'act.f_role', kind: 'select', options: mine }, name],
+    who: me ? othersWho(slots, me, obj(rec.signatures)) : undefined,
+  };
+}
+
+const poActions = (rec: Obj, me: Signer | null): Action[] => [
+  signPoAction(rec, me),
   {
     key: 'release',
     label: 'act.release_po',
@@ -270,19 +347,43 @@ const poActions = (): Action[] => [
   },
 ];
 
-/** The actions of a record of `type`, or none for the types without office actions. */
-export function actionsFor(type: string, rec: Obj): Action[] {
+/**
+ * The actions of a record of `type`, or none for the types without office actions. `me`:
+ * the logged-in user, whose job titles decide which sign-offs are offered; null when not
+ * known (every form is offered; the server decides).
+ */
+export function actionsFor(type: string, rec: Obj, me: Signer | null = null): Action[] {
   if (type === 'order') return orderActions(rec);
-  if (type === 'order_commercial') return commercialActions();
-  if (type === 'purchase_order') return poActions();
+  if (type === 'order_commercial') return commercialActions(rec, me);
+  if (type === 'purchase_order') return poActions(rec, me);
   return [];
 }
 
+/** Who may sign what, in place of a sign-off's form (or under it, for the other slots). */
+function WhoMay({ action }: { action: Action }) {
+  if (!action.who || action.who.length === 0) return null;
+  return (
+    <div class={action.blocked ? undefined : 'muted'} data-testid="action-who" data-action={action.key}>
+      {!action.blocked && <p>{t('who.others')}</p>}
+      <ul class="plain-list">
+        {action.who.map((w) => (
+          <li key={w}>{w}</li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
 export function StageActions({ id, type, rec, api, onChange }: { id: string; type: string; rec: Obj; api: OfficeApi; onChange: () => void }) {
-  const actions = actionsFor(type, rec);
+  // The user's titles as the account is now (they may change while a session lasts).
+  const me = useLoad(() => (type === 'order_commercial' || type === 'purchase_order' ? api.me() : Promise.resolve(null)), [api, type]);
+  const user = me.data?.user ?? null;
+  const actions = actionsFor(type, rec, user);
   const [open, setOpen] = useState(actions[0]?.key ?? '');
   if (actions.length === 0) return null;
   const action = actions.find((a) => a.key === open) ?? actions[0];
+  // Until the user is known, a sign-off waits (failing that, it is offered: the server decides).
+  const waiting = action.signOff && me.loading && !me.data;
   return (
     <Section title={t('act.title')}>
       <div class="row wrap" data-testid="stage-actions">
@@ -298,12 +399,19 @@ export function StageActions({ id, type, rec, api, onChange }: { id: string; typ
           </button>
         ))}
       </div>
-      {action.key === 'copy_packaging' ? (
+      {waiting ? (
+        <p class="boot">{t('app.loading')}</p>
+      ) : action.key === 'copy_packaging' ? (
         <CopyPackagingForm key={action.key} id={id} rec={rec} api={api} onChange={onChange} />
       ) : action.key === 'request_special' ? (
         <RequestSpecialForm key={action.key} rec={rec} api={api} onChange={onChange} />
+      ) : action.blocked ? (
+        <WhoMay action={action} />
       ) : (
-        <ActionForm key={action.key} action={action} id={id} api={api} onChange={onChange} />
+        <>
+          <ActionForm key={action.key} action={action} id={id} api={api} onChange={onChange} />
+          <WhoMay action={action} />
+        </>
       )}
     </Section>
   );

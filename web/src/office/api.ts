@@ -145,6 +145,18 @@ export interface RecordAnswer {
   view: { record: Record<string, unknown>; derived: Record<string, unknown> };
 }
 
+/** The logged-in user as `GET /api/v1/me` returns them (the account as stored now). */
+export interface Me {
+  user: {
+    username: string;
+    role: string;
+    display_name?: string | null;
+    /** Job titles (`finance`, `general_manager`, …): which sign-offs and approval steps are theirs. */
+    titles?: string[];
+  };
+  expires_ms: number;
+}
+
 /** A client of the REST API for one session. */
 export class OfficeApi {
   constructor(
@@ -195,6 +207,11 @@ export class OfficeApi {
   /** A repeat order takes the previous order's packaging data and shipping marks to adjust. */
   copyPackaging(id: string, fromOrderNo: string): Promise<{ copied: number; skipped: number; from: string; record: RecordAnswer }> {
     return this.call('POST', `/records/${encodeURIComponent(id)}/copy-packaging`, { from_order_no: fromOrderNo });
+  }
+
+  /** Who is logged in, with their role and job titles as the account is now. */
+  me(): Promise<Me> {
+    return this.call('GET', '/me');
   }
 
   dashboard(): Promise<Dashboard> {

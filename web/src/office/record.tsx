@@ -6,11 +6,13 @@ import { useState } from 'preact/hooks';
 
 import { fmtDate, fmtDateTime, t } from '../i18n';
 import { codeLabel, tOr } from '../i18n/labels';
+import { slotLabel, titlesText } from '../i18n/titles';
 import { Section, StatusChip, Verdict, run, toast } from '../ui/common';
 import { typeLabel } from '../ui/mywork';
 import type { OfficeApi, RecordAnswer } from './api';
 import { StageActions, milestoneLabel } from './actions';
 import { LoadState, OrderLink, gateText, useLoad, useOfficeApi } from './common';
+import { PO_SLOTS, signerTitles, type SignOffSlot } from './signers';
 
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj => (v && typeof v === 'object' ? (v as Obj) : {});
@@ -75,6 +77,7 @@ function RecordBody({ r, api, onChange }: { r: RecordAnswer; api: OfficeApi; onC
       {r.type === 'stock_count' && <CountDetail rec={rec} d={d} />}
       {r.type === 'order' && <OrderDetail rec={rec} d={d} />}
       {r.type === 'order_commercial' && <CommercialDetail rec={rec} d={d} />}
+      {r.type === 'purchase_order' && <PoDetail rec={rec} />}
       {r.type === 'approval' && <ApprovalDetail id={r.id} rec={rec} d={d} api={api} onChange={onChange} />}
       <StageActions id={r.id} type={r.type} rec={rec} api={api} onChange={onChange} />
       {r.type !== 'approval' && (
@@ -365,11 +368,35 @@ function OrderDetail({ rec, d }: { rec: Obj; d: Obj }) {
   );
 }
 
-/** A contract review key in words: `price_check`, `cost_sheet:<department>`. */
-function reviewLabel(key: string): string {
-  const [step, dept] = key.split(':');
-  const label = codeLabel('review_steps', step);
-  return dept ? `${label} · ${tOr(`code.approval_roles.${dept}`, dept)}` : label;
+/** A sign-off as it stands: who signed it, or not signed and by whom it is to be signed. */
+function SignOffLine({ slot, sign, testid }: { slot: SignOffSlot; sign: Obj; testid: string }) {
+  return (
+    <li data-testid={testid} data-slot={slot.record === 'deposit' ? 'deposit' : slot.key}>
+      {slotLabel(slot)}:{' '}
+      {str(sign.by) ? (
+        t('order.signed_by', { name: str(sign.name) || str(sign.by) })
+      ) : (
+        <>
+          <span class="warn-text">{t('order.not_signed')}</span>{' '}
+          <span class="muted">{t('who.by', { titles: titlesText(signerTitles(slot)) })}</span>
+        </>
+      )}
+    </li>
+  );
+}
+
+/** A PO's signatures: sales' check, then the general manager's. */
+function PoDetail({ rec }: { rec: Obj }) {
+  const signatures = obj(rec.signatures);
+  return (
+    <Section title={t('order.po_signatures')}>
+      <ul class="plain-list" data-testid="po-signatures">
+        {PO_SLOTS.map((k) => (
+          <SignOffLine key={k} slot={{ record: 'po', key: k }} sign={obj(signatures[k])} testid="po-signature" />
+        ))}
+      </ul>
+    </Section>
+  );
 }
 
 /** The commercial side: payment term and gate (without special approvals), the review. */
@@ -385,16 +412,21 @@ function CommercialDetail({ rec, d }: { rec: Obj; d: Obj }) {
         {t('gate.term', { term: codeLabel('payment_terms', str(rec.payment_term)) })} · {gateText(gate)}
       </p>
       <ul class="plain-list" data-testid="commercial-review">
-        {keys.map((k) => {
-          const s = obj(review[k]);
-          return (
-            <li key={k}>
-              {reviewLabel(k)}:{' '}
-              {str(s.by) ? t('order.signed_by', { name: str(s.name) || str(s.by) }) : <span class="warn-text">{t('order.not_signed')}</span>}
-            </li>
-          );
-        })}
+        {keys.map((k) => (
+          <SignOffLine key={k} slot={{ record: 'review', key: k }} sign={obj(review[k])} testid="review-sign-off" />
+        ))}
       </ul>
+      {str(rec.payment_term) === 'deposit' && (
+        <p data-testid="commercial-deposit">
+          {num(rec.deposit_confirmed_ms) > 0 ? (
+            t('order.deposit_confirmed', { name: str(rec.deposit_confirmed_by), date: fmtDate(num(rec.deposit_confirmed_ms)) })
+          ) : (
+            <>
+              <span class="warn-text">{t('order.deposit_not_confirmed')}</span> <span class="muted">{t('who.deposit')}</span>
+            </>
+          )}
+        </p>
+      )}
     </Section>
   );
 }
