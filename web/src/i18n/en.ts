@@ -59,6 +59,7 @@ export const en = {
   'type.stock_count': 'Stock count',
   'type.shipment_check': 'Shipment check',
   'type.order': 'Order',
+  'type.order_commercial': 'Order commercial side (costs and payment)',
   'type.purchase_order': 'Purchase order',
   'type.approval': 'Approval',
 

@@ -61,6 +61,7 @@ export const zhCN: Record<keyof typeof en, string> = {
   'type.stock_count': '库存盘点',
   'type.shipment_check': '装柜检查',
   'type.order': '订单',
+  'type.order_commercial': '订单商务（成本与付款）',
   'type.purchase_order': '采购合同',
   'type.approval': '审批',
 

@@ -12,6 +12,7 @@ const TYPE_KEYS: Record<string, MessageKey> = {
   stock_count: 'type.stock_count',
   shipment_check: 'type.shipment_check',
   order: 'type.order',
+  order_commercial: 'type.order_commercial',
   purchase_order: 'type.purchase_order',
   approval: 'type.approval',
 };
