@@ -166,9 +166,16 @@ pub struct DemoArgs {
     pub data: std::path::PathBuf,
 }
 
+/// The log filter when `GENDAN_LOG` is not set. Automerge opens an INFO span in
+/// `load_changes` (every merge of incoming changes) with the document's whole change graph
+/// as a field; at INFO the log formatter writes that graph out as text on every merge —
+/// 42 % of the server's CPU with 50 devices editing one record (perf, BENCHMARKS.md). Its
+/// own logs are wanted from WARN up only.
+pub const DEFAULT_LOG_FILTER: &str = "info,automerge=warn";
+
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("GENDAN_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(io::stderr)
@@ -399,5 +406,26 @@ mod tests {
             help.contains(&format!("({LOT_SIZE_MIN} to {LOT_SIZE_MAX})")),
             "{help}"
         );
+    }
+}
+
+#[cfg(test)]
+mod log_tests {
+    use super::DEFAULT_LOG_FILTER;
+    use tracing::Level;
+
+    /// Automerge's per-merge span (its change graph as a field) stays off by default; our
+    /// own INFO logs stay on.
+    #[test]
+    fn the_default_filter_keeps_automerges_spans_off() {
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER))
+            .with_writer(std::io::sink)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            assert!(!tracing::enabled!(target: "automerge::storage::load", Level::INFO));
+            assert!(tracing::enabled!(target: "automerge::storage::load", Level::WARN));
+            assert!(tracing::enabled!(target: "gendan_server::sync", Level::INFO));
+        });
     }
 }
