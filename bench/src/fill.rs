@@ -177,29 +177,62 @@ fn docs_in_memory(port: u16, token: &str) -> Option<u64> {
 }
 
 /// The memory-at-rest step (Gendan only).
-pub async fn memory_at_rest(bin: &Path, p: &Params) -> RestResult {
+/// Copies the files of `from` into `to` (a store made by `gendan-load fill`: folders and
+/// plain files only).
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
+}
+
+/// Memory at rest. `from`: a store made before by `gendan-load fill --data DIR` (with its
+/// `ids.txt` beside `DIR`), copied instead of filling a new one — for repeating this part
+/// alone (`--rest-from DIR`); the fill time is then not measured.
+pub async fn memory_at_rest(bin: &Path, p: &Params, from: Option<&Path>) -> RestResult {
     let tmp = tempfile::Builder::new()
         .prefix("gendan-bench-rest-")
         .tempdir()
         .expect("a temporary folder");
     let data = tmp.path().join("data");
-    eprintln!(
-        "gendan-load: memory at rest: filling a store with {} records …",
-        p.rest_records
-    );
     let start = Instant::now();
-    let exe = std::env::current_exe().expect("the current executable");
-    let status = tokio::process::Command::new(exe)
-        .arg("fill")
-        .arg("--data")
-        .arg(&data)
-        .arg("--records")
-        .arg(p.rest_records.to_string())
-        .status()
-        .await
-        .expect("run gendan-load fill");
-    assert!(status.success(), "gendan-load fill failed: {status}");
-    let fill_secs = start.elapsed().as_secs_f64();
+    if let Some(from) = from {
+        eprintln!(
+            "gendan-load: memory at rest: copying the store in {} …",
+            from.display()
+        );
+        copy_tree(from, &data).expect("copy the store");
+        std::fs::copy(from.with_file_name("ids.txt"), tmp.path().join("ids.txt"))
+            .expect("ids.txt beside the store");
+    } else {
+        eprintln!(
+            "gendan-load: memory at rest: filling a store with {} records …",
+            p.rest_records
+        );
+        let exe = std::env::current_exe().expect("the current executable");
+        let status = tokio::process::Command::new(exe)
+            .arg("fill")
+            .arg("--data")
+            .arg(&data)
+            .arg("--records")
+            .arg(p.rest_records.to_string())
+            .status()
+            .await
+            .expect("run gendan-load fill");
+        assert!(status.success(), "gendan-load fill failed: {status}");
+    }
+    let fill_secs = if from.is_some() {
+        0.0
+    } else {
+        start.elapsed().as_secs_f64()
+    };
     let store_bytes = dir_bytes(&data);
     let ids: Vec<(DocumentId, Vec<ChangeHash>)> =
         std::fs::read_to_string(tmp.path().join("ids.txt"))

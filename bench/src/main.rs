@@ -5,8 +5,14 @@
 //!
 //! ```text
 //! gendan-load [--gendan-bin target/release/gendan] [--reference-dir tests/bench-reference]
-//!             [--only gendan|reference] [--no-rest]
+//!             [--only gendan|reference|rest] [--no-rest] [--rest-from DIR]
 //! gendan-load fill --data DIR --records R      (used by the memory-at-rest step)
+//! ```
+//!
+//! `--only rest` runs the memory-at-rest step alone; `--rest-from DIR` starts it from a copy
+//! of a store made by `gendan-load fill --data DIR` instead of filling a new one.
+//!
+//! ```text
 //! ```
 //!
 //! `BENCH_SCALE` (default 1) scales devices, records, edits and durations.
@@ -524,8 +530,9 @@ fn main() {
         runs.push(run);
     }
     report::print(&p, &runs);
-    if rest && only.as_deref().is_none_or(|o| o == "gendan") {
-        let r = rt.block_on(fill::memory_at_rest(&gendan_bin, &p));
+    if rest && only.as_deref().is_none_or(|o| o == "gendan" || o == "rest") {
+        let from = arg(&args, "--rest-from").map(PathBuf::from);
+        let r = rt.block_on(fill::memory_at_rest(&gendan_bin, &p, from.as_deref()));
         report::print_rest(&r);
     }
     report::print_ratios(&runs, started.elapsed());

@@ -185,6 +185,7 @@ fn init_logging() {
 fn runtime() -> io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .on_thread_park(crate::memory::on_worker_idle)
         .build()
 }
 

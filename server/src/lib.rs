@@ -16,6 +16,7 @@ pub mod derived;
 pub mod docs;
 pub mod excel;
 pub mod labels;
+pub mod memory;
 pub mod persist;
 pub mod projections;
 pub mod quarantine;
