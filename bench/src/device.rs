@@ -346,7 +346,7 @@ pub async fn session(
                         };
                         let has_changes = !m.changes.is_empty();
                         let before = if has_changes { d.doc.get_heads() } else { Vec::new() };
-                        let applied = d.doc.sync().receive_sync_message(&mut d.state, m);
+                        let applied = gendan_core::protocol::receive::receive_sync_message(&mut d.doc, &mut d.state, m);
                         if let Err(e) = applied {
                             let peer = device.peer.as_str().to_string();
                             shared.fail(format!("{peer}: apply: {e}"));

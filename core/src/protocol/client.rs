@@ -238,13 +238,12 @@ impl ClientPeer {
                     error: e.to_string(),
                 })?;
                 let before = d.doc.get_heads();
-                d.doc
-                    .sync()
-                    .receive_sync_message(&mut d.state, msg)
-                    .map_err(|e| ClientError::Sync {
+                super::receive::receive_sync_message(&mut d.doc, &mut d.state, msg).map_err(
+                    |e| ClientError::Sync {
                         doc: document_id,
                         error: e.to_string(),
-                    })?;
+                    },
+                )?;
                 d.unavailable = false;
                 if d.doc.get_heads() != before {
                     events.push(ClientEvent::Changed(document_id));

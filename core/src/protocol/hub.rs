@@ -755,7 +755,7 @@ impl Hub {
         if has_changes {
             d.doc.update_diff_cursor();
         }
-        let received = d.doc.sync().receive_sync_message(&mut state, msg);
+        let received = super::receive::receive_sync_message(&mut d.doc, &mut state, msg);
         if let Err(e) = received {
             d.doc.reset_diff_cursor();
             return self.fail(conn, &format!("sync message could not be applied: {e}"));

@@ -2,6 +2,8 @@
 //!
 //! * [`ids`]: the identifiers messages carry ([`DocumentId`], [`PeerId`], [`StorageId`],
 //!   [`SessionId`]).
+//! * [`receive`]: receiving a sync message without changes at a cost that does not grow
+//!   with the document's history.
 //! * [`wire`]: the codec between one binary WebSocket frame and one [`Message`]
 //!   ([`decode`], [`encode`]), with its limits ([`FRAME_BYTES_MAX`] and friends).
 //!
@@ -11,6 +13,7 @@
 pub mod client;
 pub mod hub;
 pub mod ids;
+pub mod receive;
 pub mod wire;
 
 pub use ids::{DocumentId, DocumentIdError, PeerId, SessionId, StorageId};
