@@ -162,7 +162,9 @@ struct PeerDoc {
     state: sync::State,
     /// For a document the peer may not see: an empty stand-in, so the answer is the same
     /// as for a document that does not exist.
-    phantom: Option<AutoCommit>,
+    /// Boxed: an `AutoCommit` is large, and a connection has one of these per document it
+    /// syncs (thousands for an office device).
+    phantom: Option<Box<AutoCommit>>,
 }
 
 #[derive(Debug)]
@@ -676,9 +678,9 @@ impl Hub {
         };
         let pd = c.docs.entry(doc_id).or_insert_with(|| PeerDoc {
             state: sync::State::new(),
-            phantom: Some(AutoCommit::new()),
+            phantom: Some(Box::default()),
         });
-        let phantom = pd.phantom.get_or_insert_with(AutoCommit::new);
+        let phantom = pd.phantom.get_or_insert_with(Box::default);
         let _ = phantom.sync().receive_sync_message(&mut pd.state, msg);
         let reply = phantom.sync().generate_sync_message(&mut pd.state);
         if let Some(reply) = reply {
@@ -761,7 +763,11 @@ impl Hub {
             return self.fail(conn, &format!("sync message could not be applied: {e}"));
         }
         let after = d.doc.get_heads();
-        let paths = (before != after).then(|| changed_paths(&mut d.doc, &before, &after));
+        let paths = (before != after).then(|| {
+            let paths = changed_paths(&mut d.doc, &before, &after);
+            forget_diff(&mut d.doc);
+            paths
+        });
         // Stop logging: other edits of this document need no patches.
         if has_changes {
             d.doc.reset_diff_cursor();
@@ -1161,6 +1167,19 @@ impl Hub {
     }
 }
 
+/// Replaces the patches of the last diff, which Automerge 0.12 keeps in the document (to
+/// answer the same diff again), with an empty diff. A record's first diff holds a patch for
+/// every value it was created with, and the hub keeps thousands of documents loaded: the
+/// kept patches were a third of the server's peak memory in the benchmark's push
+/// (BENCHMARKS.md). With the diff cursor at the current heads, the empty diff comes from
+/// the empty patch log, without reading the document; the cursor is reset after.
+fn forget_diff(doc: &mut AutoCommit) {
+    doc.update_diff_cursor();
+    let heads = doc.get_heads();
+    let _ = doc.diff(&heads, &heads);
+    doc.reset_diff_cursor();
+}
+
 fn sender_of(msg: &Message) -> Option<&PeerId> {
     match msg {
         Message::Sync { sender_id, .. }
@@ -1171,5 +1190,45 @@ fn sender_of(msg: &Message) -> Option<&PeerId> {
         | Message::RemoteHeadsChanged { sender_id, .. }
         | Message::Leave { sender_id } => Some(sender_id),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::transaction::Transactable;
+    use automerge::{ROOT, ReadDoc};
+
+    use super::*;
+
+    /// A connection keeps one of these per document it syncs: an unboxed `AutoCommit` made
+    /// each several hundred bytes.
+    #[test]
+    fn a_peers_document_state_stays_small() {
+        let size = size_of::<PeerDoc>();
+        assert!(size <= 512, "PeerDoc is {size} bytes");
+        assert!(size_of::<AutoCommit>() > size / 2, "the box is worth it");
+    }
+
+    #[test]
+    fn forgetting_a_diff_leaves_the_document_and_later_diffs_as_they_were() {
+        let mut doc = AutoCommit::new();
+        doc.put(ROOT, "a", 1).expect("put");
+        doc.commit();
+        let before = doc.get_heads();
+        doc.update_diff_cursor();
+        doc.put(ROOT, "b", 2).expect("put");
+        doc.commit();
+        let after = doc.get_heads();
+        let first = doc.diff(&before, &after);
+        assert_eq!(first.len(), 1);
+        forget_diff(&mut doc);
+        assert!(doc.diff_cursor().is_empty(), "no patch log left running");
+        assert_eq!(doc.get_heads(), after);
+        assert!(doc.get(ROOT, "b").expect("get").is_some());
+        // The same diff again, now computed from the document: the same patches.
+        assert_eq!(doc.diff(&before, &after), first);
+        // And an empty one, as the forgetting made.
+        forget_diff(&mut doc);
+        assert!(doc.diff(&after, &after).is_empty());
     }
 }
