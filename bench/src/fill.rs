@@ -176,7 +176,6 @@ fn docs_in_memory(port: u16, token: &str) -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
-/// The memory-at-rest step (Gendan only).
 /// Copies the files of `from` into `to` (a store made by `gendan-load fill`: folders and
 /// plain files only).
 fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
@@ -193,7 +192,7 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Memory at rest. `from`: a store made before by `gendan-load fill --data DIR` (with its
+/// The memory-at-rest step (Gendan only). `from`: a store made before by `gendan-load fill --data DIR` (with its
 /// `ids.txt` beside `DIR`), copied instead of filling a new one — for repeating this part
 /// alone (`--rest-from DIR`); the fill time is then not measured.
 pub async fn memory_at_rest(bin: &Path, p: &Params, from: Option<&Path>) -> RestResult {
@@ -202,8 +201,7 @@ pub async fn memory_at_rest(bin: &Path, p: &Params, from: Option<&Path>) -> Rest
         .tempdir()
         .expect("a temporary folder");
     let data = tmp.path().join("data");
-    let start = Instant::now();
-    if let Some(from) = from {
+    let fill_secs = if let Some(from) = from {
         eprintln!(
             "gendan-load: memory at rest: copying the store in {} …",
             from.display()
@@ -211,7 +209,9 @@ pub async fn memory_at_rest(bin: &Path, p: &Params, from: Option<&Path>) -> Rest
         copy_tree(from, &data).expect("copy the store");
         std::fs::copy(from.with_file_name("ids.txt"), tmp.path().join("ids.txt"))
             .expect("ids.txt beside the store");
+        0.0
     } else {
+        let start = Instant::now();
         eprintln!(
             "gendan-load: memory at rest: filling a store with {} records …",
             p.rest_records
@@ -227,10 +227,6 @@ pub async fn memory_at_rest(bin: &Path, p: &Params, from: Option<&Path>) -> Rest
             .await
             .expect("run gendan-load fill");
         assert!(status.success(), "gendan-load fill failed: {status}");
-    }
-    let fill_secs = if from.is_some() {
-        0.0
-    } else {
         start.elapsed().as_secs_f64()
     };
     let store_bytes = dir_bytes(&data);
