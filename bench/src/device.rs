@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use automerge::sync::{self, SyncDoc};
+use automerge::sync;
 use automerge::{AutoCommit, ChangeHash};
 use futures_util::{SinkExt, StreamExt};
 use gendan_core::aql::DefectClass;
@@ -356,7 +356,7 @@ pub async fn session(
                             record_arrivals(&mut d.doc, &before, device.index, &shared);
                         }
                         if let Some(server) = &server
-                            && let Some(reply) = d.doc.sync().generate_sync_message(&mut d.state)
+                            && let Some(reply) = gendan_core::protocol::generate::generate_sync_message(&mut d.doc, &mut d.state)
                         {
                             out.push(sync_frame(&device.peer, server, document_id, reply.encode(), false));
                         }
@@ -383,7 +383,7 @@ pub async fn session(
                     device.edit(&id, &shared, None);
                     if let Some(server) = &server
                         && let Some(d) = device.docs.get_mut(&id)
-                        && let Some(m) = d.doc.sync().generate_sync_message(&mut d.state)
+                        && let Some(m) = gendan_core::protocol::generate::generate_sync_message(&mut d.doc, &mut d.state)
                     {
                         out.push(sync_frame(&device.peer, server, id, m.encode(), false));
                     }
@@ -496,7 +496,9 @@ fn start_more(
             continue;
         }
         let request = d.doc.get_heads().is_empty();
-        if let Some(m) = d.doc.sync().generate_sync_message(&mut d.state) {
+        if let Some(m) =
+            gendan_core::protocol::generate::generate_sync_message(&mut d.doc, &mut d.state)
+        {
             out.push(sync_frame(&device.peer, server, id, m.encode(), request));
         }
         pending.in_flight.insert(id, expect);

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use automerge::sync::{self, SyncDoc};
+use automerge::sync;
 use automerge::{AutoCommit, ChangeHash};
 
 use crate::protocol::{
@@ -194,7 +194,7 @@ impl ClientPeer {
             return;
         }
         let is_empty = d.doc.get_heads().is_empty();
-        if let Some(m) = d.doc.sync().generate_sync_message(&mut d.state) {
+        if let Some(m) = super::generate::generate_sync_message(&mut d.doc, &mut d.state) {
             let data = m.encode();
             let msg = if is_empty {
                 Message::Request {

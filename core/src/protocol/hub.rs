@@ -25,7 +25,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use automerge::sync::{self, SyncDoc};
+use automerge::sync;
 use automerge::{AutoCommit, ChangeHash};
 
 use crate::access::{Access, Principal, changed_paths, check_write, record_access};
@@ -681,8 +681,8 @@ impl Hub {
             phantom: Some(Box::default()),
         });
         let phantom = pd.phantom.get_or_insert_with(Box::default);
-        let _ = phantom.sync().receive_sync_message(&mut pd.state, msg);
-        let reply = phantom.sync().generate_sync_message(&mut pd.state);
+        let _ = super::receive::receive_sync_message(phantom, &mut pd.state, msg);
+        let reply = super::generate::generate_sync_message(phantom, &mut pd.state);
         if let Some(reply) = reply {
             self.send_sync(conn, doc_id, reply.encode());
         }
@@ -866,7 +866,7 @@ impl Hub {
                 }
             }
         }
-        let reply = d.doc.sync().generate_sync_message(&mut state);
+        let reply = super::generate::generate_sync_message(&mut d.doc, &mut state);
         if let Some(c) = self.conns.get_mut(&conn)
             && let Some(pd) = c.docs.get_mut(&doc_id)
         {
@@ -1010,7 +1010,7 @@ impl Hub {
             state: sync::State::new(),
             phantom: None,
         });
-        let reply = d.doc.sync().generate_sync_message(&mut pd.state);
+        let reply = super::generate::generate_sync_message(&mut d.doc, &mut pd.state);
         if let Some(m) = reply {
             self.send_sync(conn, doc_id, m.encode());
         }

@@ -2,8 +2,8 @@
 //!
 //! * [`ids`]: the identifiers messages carry ([`DocumentId`], [`PeerId`], [`StorageId`],
 //!   [`SessionId`]).
-//! * [`receive`]: receiving a sync message without changes at a cost that does not grow
-//!   with the document's history.
+//! * [`generate`]: finding that a peer needs nothing without building a sync message.
+//! * [`receive`]: receiving a sync message without walking the document's whole history.
 //! * [`wire`]: the codec between one binary WebSocket frame and one [`Message`]
 //!   ([`decode`], [`encode`]), with its limits ([`FRAME_BYTES_MAX`] and friends).
 //!
@@ -11,6 +11,7 @@
 //! hands them in, and sends the bytes it gets back.
 
 pub mod client;
+pub mod generate;
 pub mod hub;
 pub mod ids;
 pub mod receive;

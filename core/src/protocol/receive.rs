@@ -1,4 +1,4 @@
-//! Receiving a sync message that carries no changes, without walking the whole history.
+//! Receiving a sync message without walking the whole history.
 //!
 //! Why this is written here and not left to Automerge: on every sync message it receives,
 //! Automerge 0.12 (`receive_sync_message`) trims `State::sent_hashes` — the changes sent to
@@ -7,14 +7,16 @@
 //! set (even when it is empty). Most messages a server receives carry no changes: each
 //! device answers every change fanned out to it with its new heads. With 50 devices live
 //! on one record, a perf profile of the server put 27 % of its CPU in that walk (BENCHMARKS.md,
-//! phase d), growing with every edit the record ever had.
+//! phase d), growing with every edit the record ever had. Every device in that session pays
+//! the same walk for every change it is sent.
 //!
-//! [`receive_sync_message`] does what Automerge does for a message without changes, field
-//! for field, except that it trims `sent_hashes` by asking which changes the peer's heads do
-//! not cover (`get_changes_meta`, which Automerge answers from cached clocks), and only when
-//! the set is not empty and not already covered by the heads themselves. A message with
-//! changes goes to Automerge unchanged. The tests run both on the same sessions and compare
-//! the states and the next messages.
+//! [`receive_sync_message`] does what Automerge does, field for field, except that it trims
+//! `sent_hashes` by asking which changes the peer's heads do not cover (`get_changes_meta`,
+//! which Automerge answers from cached clocks), and only when the set is not empty and not
+//! already covered by the heads themselves. The changes a message carries are applied with
+//! Automerge's own `load_incremental` (which logs patches as Automerge's receive does). A
+//! message with changes to a read-only state goes to Automerge unchanged. The tests run both
+//! on the same sessions and compare the documents, the states and the next messages.
 
 use automerge::sync::{self, Capability, MessageFlags, SyncDoc};
 use automerge::{AutoCommit, AutomergeError, ChangeHash};
@@ -26,7 +28,7 @@ pub fn receive_sync_message(
     state: &mut sync::State,
     msg: sync::Message,
 ) -> Result<(), AutomergeError> {
-    if !msg.changes.is_empty() {
+    if !msg.changes.is_empty() && state.read_only {
         return doc.sync().receive_sync_message(state, msg);
     }
     let sync::Message {
@@ -34,6 +36,7 @@ pub fn receive_sync_message(
         need,
         have,
         flags,
+        changes,
         ..
     } = msg;
     state.in_flight = false;
@@ -43,6 +46,17 @@ pub fn receive_sync_message(
         apply_flags(state, flags);
     }
 
+    let has_changes = !changes.is_empty();
+    if has_changes {
+        let mut bytes = Vec::with_capacity(changes.iter().map(<[u8]>::len).sum());
+        for chunk in changes.iter() {
+            bytes.extend_from_slice(chunk);
+        }
+        doc.load_incremental(&bytes)?;
+        let after = doc.get_heads();
+        state.shared_heads = advance_heads(&before_heads, &after, &state.shared_heads);
+    }
+
     let known: Vec<ChangeHash> = heads
         .iter()
         .filter(|h| doc.get_change_meta_by_hash(h).is_some())
@@ -50,7 +64,7 @@ pub fn receive_sync_message(
         .collect();
     trim_sent(doc, state, &known);
 
-    if heads == before_heads {
+    if !has_changes && heads == before_heads {
         state.last_sent_heads.clone_from(&heads);
     }
     if known.len() == heads.len() {
@@ -71,6 +85,24 @@ pub fn receive_sync_message(
     state.their_heads = Some(heads);
     state.their_need = Some(need);
     Ok(())
+}
+
+/// The shared heads after applying changes: the heads the changes added, and the shared
+/// heads that are still heads; sorted, without repeats.
+fn advance_heads(
+    before: &[ChangeHash],
+    after: &[ChangeHash],
+    shared: &[ChangeHash],
+) -> Vec<ChangeHash> {
+    let mut advanced: Vec<ChangeHash> = after
+        .iter()
+        .filter(|h| !before.contains(h))
+        .chain(shared.iter().filter(|h| after.contains(h)))
+        .copied()
+        .collect();
+    advanced.sort();
+    advanced.dedup();
+    advanced
 }
 
 /// The flags a peer sends: its capabilities, a request to resend everything, read-only.
@@ -140,6 +172,7 @@ mod tests {
     fn receiving_equals_automerges_own_over_random_sessions() {
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         let mut checked_without_changes = 0;
+        let mut checked_with_changes = 0;
         let mut with_sent_hashes = 0;
         for session in 0..40u8 {
             let mut hub = AutoCommit::new().with_actor(ActorId::from(vec![0xAA, session]));
@@ -177,6 +210,9 @@ mod tests {
                         let sent_before = hub_states[p].sent_hashes.len();
                         let mut their_doc = hub.clone();
                         let mut their_state = hub_states[p].clone();
+                        // Both log patches, as the hub does while it applies a device's change.
+                        their_doc.update_diff_cursor();
+                        hub.update_diff_cursor();
                         their_doc
                             .sync()
                             .receive_sync_message(&mut their_state, m.clone())
@@ -184,6 +220,13 @@ mod tests {
                         receive_sync_message(&mut hub, &mut hub_states[p], m).expect("we receive");
                         assert_eq!(their_state, hub_states[p], "session {session}: states");
                         assert_eq!(their_doc.get_heads(), hub.get_heads());
+                        assert_eq!(
+                            their_doc.diff_incremental(),
+                            hub.diff_incremental(),
+                            "session {session}: patches"
+                        );
+                        assert_eq!(their_doc.save(), hub.save(), "session {session}: documents");
+                        hub.reset_diff_cursor();
                         let next_theirs = their_doc
                             .sync()
                             .generate_sync_message(&mut their_state)
@@ -194,6 +237,9 @@ mod tests {
                             .generate_sync_message(&mut probe)
                             .map(sync::Message::encode);
                         assert_eq!(next_theirs, next_ours, "session {session}: next messages");
+                        if !without {
+                            checked_with_changes += 1;
+                        }
                         if without {
                             checked_without_changes += 1;
                             if sent_before > 0 {
@@ -208,6 +254,10 @@ mod tests {
         assert!(
             checked_without_changes > 200,
             "{checked_without_changes} messages without changes"
+        );
+        assert!(
+            checked_with_changes > 200,
+            "{checked_with_changes} messages with changes"
         );
         assert!(
             with_sent_hashes > 50,

@@ -1,0 +1,314 @@
+//! Finding that a peer needs nothing, before building a sync message for it.
+//!
+//! Why this is written here and not left to Automerge: Automerge 0.12's
+//! `generate_sync_message` builds the whole message first — a bloom filter of the changes
+//! since the heads it shares with the peer, the list of changes the peer's bloom filter
+//! lacks, each starting with a vector clock computed by walking the change graph back to a
+//! cached one — and only then looks at whether the peer already has everything and answers
+//! `None`. A server asks after every message a device sends: with 50 devices live on one
+//! record, most of those asks find nothing to send, and a perf profile put 32 % of the
+//! server's CPU in `generate_sync_message` (BENCHMARKS.md, phase d).
+//!
+//! [`generate_sync_message`] answers `None` itself when Automerge would answer `None`
+//! whatever the message it built held, and only then; otherwise it calls Automerge. The
+//! conditions are Automerge's, read in the order it applies them:
+//!
+//! 1. it has answered this peer before and our heads are the ones it last sent;
+//! 2. the peer's last sync point is known here (otherwise Automerge sends a reset);
+//! 3. a message is in flight (Automerge waits for its answer), or the peer's heads are ours
+//!    (or we are read-only) and there is nothing to send: the peer is read-only, has told
+//!    us nothing yet, or every change past its last sync points is in one of its bloom
+//!    filters and every change it asked for that we have was sent already.
+//!
+//! The tests compare both over random multi-peer sessions: the answer and the state after it.
+
+use automerge::sync::{self, SyncDoc};
+use automerge::{AutoCommit, ChangeHash};
+
+/// What `doc.sync().generate_sync_message(state)` returns, and the same change to `state`
+/// (see the module docs).
+pub fn generate_sync_message(
+    doc: &mut AutoCommit,
+    state: &mut sync::State,
+) -> Option<sync::Message> {
+    if nothing_to_send(doc, state) {
+        return None;
+    }
+    doc.sync().generate_sync_message(state)
+}
+
+/// True only when Automerge would build a message and then return `None`, leaving the
+/// state as it was.
+fn nothing_to_send(doc: &mut AutoCommit, state: &sync::State) -> bool {
+    if !state.have_responded {
+        return false;
+    }
+    let heads = doc.get_heads();
+    if state.last_sent_heads != heads {
+        return false;
+    }
+    if let Some(first) = state.their_have.as_ref().and_then(|h| h.first())
+        && !first.last_sync.iter().all(|h| known(doc, h))
+    {
+        return false;
+    }
+    if state.in_flight {
+        return true;
+    }
+    if !(state.read_only || state.their_heads.as_ref() == Some(&heads)) {
+        return false;
+    }
+    if state.is_peer_read_only() {
+        return true;
+    }
+    let (Some(their_have), Some(their_need)) = (&state.their_have, &state.their_need) else {
+        return true;
+    };
+    // A peer with nothing is sent the whole document: Automerge decides.
+    if state.their_heads.as_ref().is_none_or(Vec::is_empty) {
+        return false;
+    }
+    // With bloom filters, Automerge sends every change past their last sync points that
+    // no filter holds (and what depends on it): there is none when those points include all
+    // our heads, or when some filter holds each change past them. Which changes those are
+    // comes from one clock (`get_changes_meta`, as in `receive`); Automerge's bloom filter of
+    // its own is not needed to know that nothing is sent.
+    if !their_have.is_empty() {
+        let mut last_sync: Vec<ChangeHash> = their_have
+            .iter()
+            .flat_map(|have| have.last_sync.iter().copied())
+            .collect();
+        last_sync.sort();
+        last_sync.dedup();
+        if !heads.iter().all(|h| last_sync.contains(h))
+            && !doc.get_changes_meta(&last_sync).iter().all(|change| {
+                their_have
+                    .iter()
+                    .any(|have| have.bloom.contains_hash(&change.hash))
+            })
+        {
+            return false;
+        }
+    }
+    their_need
+        .iter()
+        .all(|h| state.sent_hashes.contains(h) || !known(doc, h))
+}
+
+fn known(doc: &mut AutoCommit, hash: &ChangeHash) -> bool {
+    doc.get_change_meta_by_hash(hash).is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::transaction::Transactable;
+    use automerge::{ActorId, ROOT};
+
+    use super::*;
+    use crate::protocol::receive::receive_sync_message;
+
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+
+    fn edit(doc: &mut AutoCommit, rng: &mut Rng) {
+        let key = format!("k{}", rng.below(5));
+        doc.put(ROOT, key, rng.next() as i64).expect("put");
+        doc.commit();
+    }
+
+    /// How often the answer was found here, without Automerge.
+    #[derive(Default)]
+    struct Seen {
+        waiting: u32,
+        up_to_date: u32,
+        by_automerge: u32,
+    }
+
+    /// Generates with Automerge and with ours from the same document and state; both the
+    /// answers and the states after them must be equal. Returns the answer.
+    fn both(
+        doc: &mut AutoCommit,
+        state: &mut sync::State,
+        what: &str,
+        seen: &mut Seen,
+    ) -> Option<sync::Message> {
+        if nothing_to_send(doc, state) {
+            if state.in_flight {
+                seen.waiting += 1;
+            } else {
+                seen.up_to_date += 1;
+            }
+        } else {
+            seen.by_automerge += 1;
+        }
+        let mut theirs = state.clone();
+        let expected = doc.sync().generate_sync_message(&mut theirs);
+        let got = generate_sync_message(doc, state);
+        assert_eq!(
+            expected.clone().map(sync::Message::encode),
+            got.clone().map(sync::Message::encode),
+            "{what}: messages"
+        );
+        assert_eq!(&theirs, state, "{what}: states");
+        got
+    }
+
+    /// Peers editing concurrently and syncing in random order, messages sometimes lost, with
+    /// a hub in the middle; every message either side generates is generated both ways.
+    #[test]
+    fn generating_equals_automerges_own_over_random_sessions() {
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        let mut seen = Seen::default();
+        for session in 0..40u8 {
+            let mut hub = AutoCommit::new().with_actor(ActorId::from(vec![0xBB, session]));
+            let peers_n = 2 + rng.below(4) as u8;
+            let mut peers: Vec<AutoCommit> = (0..peers_n)
+                .map(|i| AutoCommit::new().with_actor(ActorId::from(vec![i, session])))
+                .collect();
+            let mut peer_states: Vec<sync::State> =
+                (0..peers_n).map(|_| sync::State::new()).collect();
+            let mut hub_states: Vec<sync::State> =
+                (0..peers_n).map(|_| sync::State::new()).collect();
+            // A message may wait in each direction, as on a socket.
+            let mut to_peer: Vec<Option<sync::Message>> = (0..peers_n).map(|_| None).collect();
+            let mut to_hub: Vec<Option<sync::Message>> = (0..peers_n).map(|_| None).collect();
+            for step in 0..240u32 {
+                let p = rng.below(u64::from(peers_n)) as usize;
+                let what = format!("session {session} step {step} peer {p}");
+                match rng.below(24) {
+                    0 => edit(&mut peers[p], &mut rng),
+                    1 => edit(&mut hub, &mut rng),
+                    2..=6 => {
+                        if let Some(m) = both(&mut hub, &mut hub_states[p], &what, &mut seen) {
+                            to_peer[p] = Some(m);
+                        }
+                    }
+                    7..=11 => {
+                        if let Some(m) = both(&mut peers[p], &mut peer_states[p], &what, &mut seen)
+                        {
+                            to_hub[p] = Some(m);
+                        }
+                    }
+                    // Each side answers what it receives at once, as the hub and the
+                    // devices do.
+                    12..=16 => {
+                        if let Some(m) = to_peer[p].take() {
+                            receive_sync_message(&mut peers[p], &mut peer_states[p], m)
+                                .expect("peer receives");
+                            if let Some(m) =
+                                both(&mut peers[p], &mut peer_states[p], &what, &mut seen)
+                            {
+                                to_hub[p] = Some(m);
+                            }
+                        }
+                    }
+                    17..=21 => {
+                        if let Some(m) = to_hub[p].take() {
+                            receive_sync_message(&mut hub, &mut hub_states[p], m)
+                                .expect("hub receives");
+                            if let Some(m) = both(&mut hub, &mut hub_states[p], &what, &mut seen) {
+                                to_peer[p] = Some(m);
+                            }
+                        }
+                    }
+                    _ => {
+                        // A message lost on the way (a dropped connection keeps its state).
+                        if rng.below(4) == 0 {
+                            to_peer[p] = None;
+                        }
+                    }
+                }
+            }
+        }
+        // The sessions went through both of the paths answered here, and Automerge's.
+        assert!(seen.up_to_date > 100, "{} up to date", seen.up_to_date);
+        assert!(seen.waiting > 200, "{} waiting", seen.waiting);
+        assert!(
+            seen.by_automerge > 500,
+            "{} by Automerge",
+            seen.by_automerge
+        );
+    }
+
+    /// A peer that no longer knows our last sync point answers with an empty bloom filter
+    /// and its heads, which may be ours: Automerge then sends every change again, so must we.
+    #[test]
+    fn a_reset_from_a_peer_with_our_heads_gets_every_change_again() {
+        let mut hub = AutoCommit::new();
+        let mut peer = AutoCommit::new();
+        let mut hub_state = sync::State::new();
+        let mut peer_state = sync::State::new();
+        let mut seen = Seen::default();
+        for round in 0..4 {
+            hub.put(ROOT, "a", round).expect("put");
+            hub.commit();
+            for _ in 0..4 {
+                if let Some(m) = both(&mut peer, &mut peer_state, "peer", &mut seen) {
+                    receive_sync_message(&mut hub, &mut hub_state, m).expect("hub receives");
+                }
+                if let Some(m) = both(&mut hub, &mut hub_state, "hub", &mut seen) {
+                    receive_sync_message(&mut peer, &mut peer_state, m).expect("peer receives");
+                }
+            }
+        }
+        assert_eq!(peer.get_heads(), hub.get_heads());
+        let reset = sync::Message {
+            heads: hub.get_heads(),
+            need: Vec::new(),
+            have: vec![sync::Have::default()],
+            changes: Vec::<Vec<u8>>::new().into(),
+            flags: None,
+            version: sync::MessageVersion::V1,
+        };
+        receive_sync_message(&mut hub, &mut hub_state, reset).expect("hub receives");
+        let again = both(&mut hub, &mut hub_state, "after the reset", &mut seen)
+            .expect("every change again");
+        // (As the whole document, one chunk: the peer supports version 2 messages.)
+        let mut copy = AutoCommit::new();
+        for chunk in again.changes.iter() {
+            copy.load_incremental(chunk).expect("loads");
+        }
+        assert_eq!(copy.get_heads(), hub.get_heads());
+        assert!(seen.up_to_date > 0);
+    }
+
+    #[test]
+    fn a_read_only_side_and_a_peer_with_nothing_are_answered_like_automerge() {
+        let mut hub = AutoCommit::new();
+        hub.put(ROOT, "a", 1).expect("put");
+        hub.commit();
+        let mut peer = AutoCommit::new();
+        let mut seen = Seen::default();
+        for (read_only, peer_read_only) in [(true, false), (false, true), (true, true)] {
+            let mut hub_state = sync::State::new();
+            hub_state.read_only = read_only;
+            let mut peer_state = sync::State::new();
+            peer_state.read_only = peer_read_only;
+            for round in 0..6 {
+                let what = format!("read-only {read_only}/{peer_read_only} round {round}");
+                if let Some(m) = both(&mut peer, &mut peer_state, &what, &mut seen) {
+                    receive_sync_message(&mut hub, &mut hub_state, m).expect("hub receives");
+                }
+                if let Some(m) = both(&mut hub, &mut hub_state, &what, &mut seen) {
+                    receive_sync_message(&mut peer, &mut peer_state, m).expect("peer receives");
+                }
+                if round == 2 {
+                    hub.put(ROOT, "b", round).expect("put");
+                    hub.commit();
+                }
+            }
+        }
+        assert!(seen.up_to_date > 0 && seen.by_automerge > 0);
+    }
+}
