@@ -47,6 +47,10 @@ fn members_key(doc: &DocumentId) -> Vec<u8> {
     format!("members/{doc}").into_bytes()
 }
 
+fn catalog_pending_key(doc: &DocumentId) -> Vec<u8> {
+    format!("catalog_pending/{doc}").into_bytes()
+}
+
 fn blob_ref_key(sha256: &str, doc: &DocumentId) -> Vec<u8> {
     format!("blobref/{sha256}/{doc}").into_bytes()
 }
@@ -222,6 +226,12 @@ impl ServerStorage {
                 batch.put(blob_ref_key(sha, doc), Vec::new());
             }
         }
+        for doc in &turn.catalog_pending {
+            batch.put(catalog_pending_key(doc), Vec::new());
+        }
+        for doc in &turn.catalog_done {
+            batch.delete(catalog_pending_key(doc));
+        }
         for (user, doc) in &turn.new_indexes {
             batch.put(index_key(user), doc.to_string().into_bytes());
         }
@@ -293,6 +303,29 @@ impl SyncStorage for ServerStorage {
 
     fn principal(&self, user: &str) -> Result<Option<Principal>, String> {
         self.accounts.principal(user).map_err(|e| e.to_string())
+    }
+
+    fn catalog_pending(&self) -> Result<Vec<DocumentId>, String> {
+        let prefix = b"catalog_pending/";
+        let mut docs = Vec::new();
+        let mut after: Option<Vec<u8>> = None;
+        loop {
+            let keys = self
+                .store
+                .scan_prefix_keys(prefix, after.as_deref(), crate::store::SCAN_ROWS_MAX)
+                .map_err(|e| e.to_string())?;
+            for key in &keys {
+                let id = std::str::from_utf8(&key[prefix.len()..])
+                    .ok()
+                    .and_then(|s| s.parse().ok())
+                    .ok_or_else(|| format!("a damaged key: {}", crate::store::printable(key)))?;
+                docs.push(id);
+            }
+            if keys.len() < crate::store::SCAN_ROWS_MAX {
+                return Ok(docs);
+            }
+            after = keys.last().cloned();
+        }
     }
 
     fn index_members(&self, doc: &DocumentId) -> Result<BTreeSet<String>, String> {

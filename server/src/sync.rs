@@ -41,6 +41,15 @@ pub const BATCH_EVENTS_MAX_DEFAULT: usize = 512;
 /// Idle documents are unloaded after this long, by default.
 pub const IDLE_UNLOAD_MS_DEFAULT: u64 = 30_000;
 
+/// A record that devices change again within this many milliseconds of its summary and
+/// index entries being brought up to date gets its next update when this time is up, with
+/// every change made meanwhile. With 50 devices live on one record the summary (which reads
+/// the whole record) is then computed four times a second instead of on every change
+/// (BENCHMARKS.md, fix 14). Office lists lag a record under live editing by at most this;
+/// an office edit over REST updates them at once. The wait is marked in storage with the
+/// changes, so a restart brings the record up to date (`Turn::catalog_pending`).
+pub const CATALOG_COALESCE_MS: i64 = 250;
+
 /// What the sync service needs from storage. All writes of one turn arrive in one call and
 /// must be durable when it returns.
 pub trait SyncStorage: Send + Sync + 'static {
@@ -66,6 +75,9 @@ pub trait SyncStorage: Send + Sync + 'static {
     /// `user`'s account as the access rules see it now; `None` when it no longer exists
     /// or is disabled.
     fn principal(&self, user: &str) -> Result<Option<Principal>, String>;
+    /// Records whose summary and index entries were left waiting by the last run
+    /// ([`Turn::catalog_pending`] not yet followed by [`Turn::catalog_done`]).
+    fn catalog_pending(&self) -> Result<Vec<DocumentId>, String>;
 }
 
 /// The scope fields of a record, as its summary has them.
@@ -101,6 +113,11 @@ pub struct Turn {
     pub compactions: Vec<(DocumentId, Vec<u8>)>,
     /// Blobs each changed record references (who may read the record may read them).
     pub blob_refs: Vec<(DocumentId, BTreeSet<String>)>,
+    /// Records whose summary and index entries wait (see [`CATALOG_COALESCE_MS`]): marked
+    /// in the same write as their changes, so a restart brings them up to date.
+    pub catalog_pending: Vec<DocumentId>,
+    /// Records whose waiting summary and index entries were brought up to date.
+    pub catalog_done: Vec<DocumentId>,
 }
 
 impl Turn {
@@ -113,6 +130,8 @@ impl Turn {
             && self.new_indexes.is_empty()
             && self.local.is_empty()
             && self.blob_refs.is_empty()
+            && self.catalog_pending.is_empty()
+            && self.catalog_done.is_empty()
     }
 }
 
@@ -334,6 +353,8 @@ pub fn spawn(config: SyncConfig, storage: Arc<dyn SyncStorage>) -> SyncHandle {
         index_docs: HashMap::new(),
         actor: automerge::ActorId::from(random_bytes16().as_slice()),
         catalog: HashMap::new(),
+        catalog_at: HashMap::new(),
+        catalog_later: BTreeSet::new(),
         accounts_seen,
     };
     tokio::spawn(state.run(rx));
@@ -354,6 +375,11 @@ struct Loop {
     /// leaves both as they were (most tallies and readings) touches no index document.
     /// Dropped when the record is unloaded.
     catalog: HashMap<DocumentId, (Summary, BTreeSet<String>)>,
+    /// When each loaded record's summary and index entries were last brought up to date.
+    catalog_at: HashMap<DocumentId, UnixMs>,
+    /// Records changed by sync within [`CATALOG_COALESCE_MS`] of that, waiting for their
+    /// next update.
+    catalog_later: BTreeSet<DocumentId>,
     /// The accounts version the connections' principals were last read at
     /// ([`SyncStorage::accounts_version`]).
     accounts_seen: u64,
@@ -369,25 +395,40 @@ struct Pending {
     replies: Vec<Reply<()>>,
     index_replies: Vec<Reply<DocumentId>>,
     changed: BTreeSet<DocumentId>,
+    /// Records the office changed (REST): their summaries and index entries are brought up
+    /// to date in this turn, whatever [`CATALOG_COALESCE_MS`] says.
+    catalog_now: BTreeSet<DocumentId>,
 }
 
 impl Loop {
     async fn run(mut self, mut rx: mpsc::Receiver<Event>) {
         let mut tick = tokio::time::interval(Duration::from_millis(250));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // What the last run left waiting is brought up to date first.
+        match self.storage.catalog_pending() {
+            Ok(docs) => self.catalog_later.extend(docs),
+            Err(e) => {
+                tracing::error!(error = %e, "reading the records waiting for their summaries failed")
+            }
+        }
         loop {
             let mut events = Vec::new();
+            let catalog_due = self.catalog_due_in(now_ms());
             tokio::select! {
                 ev = rx.recv() => match ev {
                     Some(ev) => events.push(ev),
                     None => return,
                 },
+                () = tokio::time::sleep(catalog_due.unwrap_or_default()), if catalog_due.is_some() => {
+                    // A turn without events: `settle` takes the records now due.
+                }
                 _ = tick.tick() => {
                     let unloaded = self.hub.unload_idle(now_ms(), i64::try_from(self.config.idle_unload_ms).unwrap_or(i64::MAX));
                     if !unloaded.is_empty() {
                         tracing::debug!(unloaded = unloaded.len(), "idle documents unloaded");
                         for doc in &unloaded {
                             self.catalog.remove(doc);
+                            self.catalog_at.remove(doc);
                         }
                     }
                     self.metrics.docs_loaded.store(self.hub.loaded_count() as u64, Ordering::Relaxed);
@@ -409,6 +450,12 @@ impl Loop {
                     continue;
                 }
                 self.handle(ev, &mut turn, &mut pending);
+            }
+            if shutdown.is_some() {
+                // Nothing waits past a shutdown (a restart would catch up, but later).
+                pending
+                    .catalog_now
+                    .extend(self.catalog_later.iter().copied());
             }
             self.settle(&mut turn, &mut pending);
             self.plan_compactions(&mut turn);
@@ -484,6 +531,9 @@ impl Loop {
                 reply,
             } => {
                 let result = self.create(doc, &bytes, &user, turn, pending);
+                if result.is_ok() {
+                    pending.catalog_now.insert(doc);
+                }
                 pending.replies.push((reply, result));
             }
             Event::Edit {
@@ -493,6 +543,9 @@ impl Loop {
                 reply,
             } => {
                 let result = self.edit(doc, &user, edit, turn, pending);
+                if result.is_ok() {
+                    pending.catalog_now.insert(doc);
+                }
                 pending.replies.push((reply, result));
             }
             Event::EnsureIndex { user, reply } => {
@@ -690,26 +743,72 @@ impl Loop {
     fn settle(&mut self, turn: &mut Turn, pending: &mut Pending) {
         self.drain(pending, turn);
         let index_ids: BTreeSet<DocumentId> = self.index_docs.values().copied().collect();
-        let changed: Vec<DocumentId> = std::mem::take(&mut pending.changed)
+        let now = now_ms();
+        let mut changed: BTreeSet<DocumentId> = std::mem::take(&mut pending.changed)
             .into_iter()
             .filter(|d| !index_ids.contains(d))
             .collect();
-        if !changed.is_empty() {
+        let urgent = std::mem::take(&mut pending.catalog_now);
+        changed.extend(
+            self.catalog_later
+                .iter()
+                .filter(|d| self.catalog_wait(d, now).is_none())
+                .copied(),
+        );
+        let mut update = Vec::new();
+        for doc in changed {
+            if !urgent.contains(&doc) && self.catalog_wait(&doc, now).is_some() {
+                if self.catalog_later.insert(doc) {
+                    turn.catalog_pending.push(doc);
+                }
+            } else {
+                update.push(doc);
+            }
+        }
+        if !update.is_empty() {
             // Read once a turn: an account added meanwhile counts from the next turn.
             let users = self.storage.field_users();
-            for doc in changed {
+            for doc in update {
                 let result = match &users {
-                    Ok(users) => self.update_catalog(doc, users, turn, pending),
+                    Ok(users) => self
+                        .ensure_loaded(doc, turn, pending)
+                        .and_then(|()| self.update_catalog(doc, users, turn, pending)),
                     Err(e) => Err(e.clone()),
                 };
-                if let Err(e) = result {
-                    tracing::error!(%doc, error = %e, "updating summaries and indexes failed");
+                match result {
+                    Ok(()) => {
+                        self.catalog_at.insert(doc, now);
+                        if self.catalog_later.remove(&doc) {
+                            turn.catalog_done.push(doc);
+                        }
+                    }
+                    Err(e) => {
+                        // Not retried in this run (its mark, if any, stays for the next).
+                        self.catalog_later.remove(&doc);
+                        tracing::error!(%doc, error = %e, "updating summaries and indexes failed");
+                    }
                 }
             }
         }
         self.hub.flush(now_ms());
         self.drain(pending, turn);
         pending.changed.clear();
+    }
+
+    /// How long the summary of `doc` must still wait, if it must (its last update was less
+    /// than [`CATALOG_COALESCE_MS`] ago).
+    fn catalog_wait(&self, doc: &DocumentId, now: UnixMs) -> Option<Duration> {
+        let at = *self.catalog_at.get(doc)?;
+        let left = at.saturating_add(CATALOG_COALESCE_MS).saturating_sub(now);
+        (left > 0).then(|| Duration::from_millis(u64::try_from(left).unwrap_or(0)))
+    }
+
+    /// When the next waiting record is due, if any record waits.
+    fn catalog_due_in(&self, now: UnixMs) -> Option<Duration> {
+        self.catalog_later
+            .iter()
+            .map(|d| self.catalog_wait(d, now).unwrap_or_default())
+            .min()
     }
 
     fn update_catalog(

@@ -260,3 +260,127 @@ fn acknowledged_changes_survive_kill_9() {
         "the test acknowledged nothing: it proved nothing"
     );
 }
+
+/// The status the office's record list (`GET /api/v1/records`, the projections) shows for
+/// `doc`.
+fn listed_status(port: u16, token: &str, doc: DocumentId) -> String {
+    let r = http::get(port, "/api/v1/records?type=inspection&limit=500", token);
+    assert_eq!(r.status, 200, "GET /api/v1/records: {}", r.body);
+    r.json()["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|i| i["id"] == doc.to_string()))
+        .and_then(|i| i["status"].as_str().map(str::to_string))
+        .unwrap_or_else(|| panic!("{doc} is not listed: {}", r.body))
+}
+
+/// Polls the list until `doc` shows `status`, for `patience` at most.
+fn listed_within(
+    port: u16,
+    token: &str,
+    doc: DocumentId,
+    status: &str,
+    patience: Duration,
+) -> bool {
+    let deadline = Instant::now() + patience;
+    loop {
+        if listed_status(port, token, doc) == status {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A record the devices change again soon after its summary was brought up to date waits
+/// for its next summary (`sync::CATALOG_COALESCE_MS`). Two things must hold: the summary
+/// catches up by itself, with no further change; and when the server is killed while a
+/// summary waits, the restarted server brings it up to date (the wait is marked in storage
+/// with the changes). The device records a defect (the list shows `in_progress` at once)
+/// and signs the inspection off right after: the list must go on to `signed`.
+#[test]
+fn a_waiting_summary_catches_up_and_survives_kill_9() {
+    let mut server = Server::start_demo();
+    let mut kill = false;
+    loop {
+        let port = server.port();
+        let merch = login(port, "merch");
+        let qc1 = login(port, "qc1");
+        let mut waited = false;
+        // On a slow machine the second change may come after the wait: then try again with
+        // a new inspection, a few times.
+        for attempt in 1..=5 {
+            let r = http::post(
+                port,
+                "/api/v1/records",
+                Some(&merch.token),
+                &serde_json::json!({"type": "inspection", "title": format!("Coalesce {kill} {attempt}"),
+                    "order_no": "SO-CO-1", "factory": "Dongguan Hengli Garments",
+                    "inspection_type": "pre_shipment", "lot_size": 500, "assignees": ["qc1"]}),
+            );
+            assert_eq!(r.status, 201, "{}", r.body);
+            let doc: DocumentId = r.json()["id"].as_str().unwrap().parse().unwrap();
+            assert_eq!(listed_status(port, &merch.token, doc), "open");
+            let mut c =
+                SyncClient::connect(port, &qc1.token, &format!("coalesce-{}", ws::unique()));
+            c.fetch(doc).expect("qc1 syncs the inspection");
+            // Past the wait of the office's creation: the first change updates at once.
+            std::thread::sleep(Duration::from_millis(400));
+            c.inspection_op(
+                doc,
+                "qc1",
+                &InspectionOp::AddDefect {
+                    id: "d1".into(),
+                    class: DefectClass::Minor,
+                    description: "loose thread".into(),
+                    position: "hem".into(),
+                    qty: 1,
+                },
+            );
+            assert!(c.wait_acknowledged(doc, PATIENCE));
+            c.inspection_op(
+                doc,
+                "qc1",
+                &InspectionOp::SignOff {
+                    name: "Li Qiang".into(),
+                    signature_sha256: String::new(),
+                },
+            );
+            assert!(c.wait_acknowledged(doc, PATIENCE));
+            // The defect made it `in_progress`; the sign-off waits.
+            let now_listed = listed_status(port, &merch.token, doc);
+            if now_listed != "in_progress" {
+                eprintln!(
+                    "  attempt {attempt}: the summary did not wait (a slow turn): {now_listed}"
+                );
+                continue;
+            }
+            waited = true;
+            if kill {
+                server.kill9();
+                server.restart();
+                let port = server.port();
+                let merch = login(port, "merch");
+                assert!(
+                    listed_within(port, &merch.token, doc, "signed", PATIENCE),
+                    "after kill -9, the restarted server brings the waiting summary up to date"
+                );
+            } else {
+                assert!(
+                    listed_within(port, &merch.token, doc, "signed", Duration::from_secs(2)),
+                    "the waiting summary catches up with no further change"
+                );
+            }
+            break;
+        }
+        assert!(
+            waited,
+            "no summary waited in 5 attempts: the test proved nothing"
+        );
+        if kill {
+            break;
+        }
+        kill = true;
+    }
+}
