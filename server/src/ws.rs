@@ -59,6 +59,13 @@ impl RateLimiter {
     }
 }
 
+/// Bytes of each connection's read buffer, and the write buffer's size before it is written
+/// out. The WebSocket library's default is 128 KiB each, meant for a few connections with
+/// heavy traffic; a sync server holds many connections whose frames are mostly under a few
+/// kilobytes (a larger frame still arrives whole: the buffer grows for it). With 100
+/// devices connected the defaults were up to 25 MB (BENCHMARKS.md, fix 15).
+pub const SOCKET_BUFFER_BYTES: usize = 16 * 1024;
+
 /// Upgrades an authenticated request to a sync connection.
 pub fn upgrade(
     ws: WebSocketUpgrade,
@@ -70,6 +77,8 @@ pub fn upgrade(
 ) -> axum::response::Response {
     ws.max_message_size(limits.frame_bytes_max)
         .max_frame_size(limits.frame_bytes_max)
+        .read_buffer_size(SOCKET_BUFFER_BYTES)
+        .write_buffer_size(SOCKET_BUFFER_BYTES)
         .on_upgrade(move |socket| serve(socket, principal, sync, limits, rate, permit))
 }
 
