@@ -166,7 +166,7 @@ mod tests {
 
     /// Peers editing concurrently and syncing in random order, messages sometimes lost, with
     /// a hub in the middle; every message either side generates is generated both ways.
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn generating_equals_automerges_own_over_random_sessions() {
         let mut rng = Rng(0x2545_f491_4f6c_dd1d);
         let mut seen = Seen::default();
@@ -243,7 +243,7 @@ mod tests {
 
     /// A peer that no longer knows our last sync point answers with an empty bloom filter
     /// and its heads, which may be ours: Automerge then sends every change again, so must we.
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn a_reset_from_a_peer_with_our_heads_gets_every_change_again() {
         let mut hub = AutoCommit::new();
         let mut peer = AutoCommit::new();
@@ -283,7 +283,7 @@ mod tests {
         assert!(seen.up_to_date > 0);
     }
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn a_read_only_side_and_a_peer_with_nothing_are_answered_like_automerge() {
         let mut hub = AutoCommit::new();
         hub.put(ROOT, "a", 1).expect("put");

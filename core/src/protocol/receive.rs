@@ -168,7 +168,7 @@ mod tests {
     /// peer; every message is received twice, once by Automerge and once here, from the same
     /// document and state: the states must stay equal, and so must the messages generated
     /// next.
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn receiving_equals_automerges_own_over_random_sessions() {
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         let mut checked_without_changes = 0;
@@ -265,7 +265,7 @@ mod tests {
         );
     }
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn a_sync_reset_flag_and_an_empty_peer_are_handled_like_automerge() {
         let mut hub = AutoCommit::new();
         hub.put(ROOT, "a", 1).expect("put");
