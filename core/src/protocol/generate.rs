@@ -106,26 +106,7 @@ mod tests {
 
     use super::*;
     use crate::protocol::receive::receive_sync_message;
-
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-    }
-
-    fn edit(doc: &mut AutoCommit, rng: &mut Rng) {
-        let key = format!("k{}", rng.below(5));
-        doc.put(ROOT, key, rng.next() as i64).expect("put");
-        doc.commit();
-    }
+    use crate::protocol::receive::tests::{Rng, edit};
 
     /// How often the answer was found here, without Automerge.
     #[derive(Default)]

@@ -136,29 +136,30 @@ fn trim_sent(doc: &mut AutoCommit, state: &mut sync::State, heads: &[ChangeHash]
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use automerge::transaction::Transactable;
     use automerge::{ActorId, ROOT};
 
     use super::*;
 
-    /// A small deterministic generator (xorshift): the sessions below are the same on
-    /// every run.
-    struct Rng(u64);
+    /// A small deterministic generator (xorshift): the sessions below (and those of
+    /// `generate`'s tests) are the same on every run.
+    pub(crate) struct Rng(pub(crate) u64);
 
     impl Rng {
-        fn next(&mut self) -> u64 {
+        pub(crate) fn next(&mut self) -> u64 {
             self.0 ^= self.0 << 13;
             self.0 ^= self.0 >> 7;
             self.0 ^= self.0 << 17;
             self.0
         }
-        fn below(&mut self, n: u64) -> u64 {
+        pub(crate) fn below(&mut self, n: u64) -> u64 {
             self.next() % n
         }
     }
 
-    fn edit(doc: &mut AutoCommit, rng: &mut Rng) {
+    /// One random edit: a new value under one of five keys, committed.
+    pub(crate) fn edit(doc: &mut AutoCommit, rng: &mut Rng) {
         let key = format!("k{}", rng.below(5));
         doc.put(ROOT, key, rng.next() as i64).expect("put");
         doc.commit();
