@@ -101,12 +101,12 @@ fn known(doc: &mut AutoCommit, hash: &ChangeHash) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use automerge::ROOT;
     use automerge::transaction::Transactable;
-    use automerge::{ActorId, ROOT};
 
     use super::*;
     use crate::protocol::receive::receive_sync_message;
-    use crate::protocol::receive::tests::{Rng, edit};
+    use crate::protocol::receive::tests::{Rng, edit, session as random_session};
 
     /// How often the answer was found here, without Automerge.
     #[derive(Default)]
@@ -152,20 +152,14 @@ mod tests {
         let mut rng = Rng(0x2545_f491_4f6c_dd1d);
         let mut seen = Seen::default();
         for session in 0..40u8 {
-            let mut hub = AutoCommit::new().with_actor(ActorId::from(vec![0xBB, session]));
-            let peers_n = 2 + rng.below(4) as u8;
-            let mut peers: Vec<AutoCommit> = (0..peers_n)
-                .map(|i| AutoCommit::new().with_actor(ActorId::from(vec![i, session])))
-                .collect();
-            let mut peer_states: Vec<sync::State> =
-                (0..peers_n).map(|_| sync::State::new()).collect();
-            let mut hub_states: Vec<sync::State> =
-                (0..peers_n).map(|_| sync::State::new()).collect();
+            let (mut hub, mut peers, mut peer_states, mut hub_states) =
+                random_session(&mut rng, 0xBB, session);
+            let peers_n = peers.len();
             // A message may wait in each direction, as on a socket.
             let mut to_peer: Vec<Option<sync::Message>> = (0..peers_n).map(|_| None).collect();
             let mut to_hub: Vec<Option<sync::Message>> = (0..peers_n).map(|_| None).collect();
             for step in 0..240u32 {
-                let p = rng.below(u64::from(peers_n)) as usize;
+                let p = rng.below(peers_n as u64) as usize;
                 let what = format!("session {session} step {step} peer {p}");
                 match rng.below(24) {
                     0 => edit(&mut peers[p], &mut rng),

@@ -158,6 +158,26 @@ pub(crate) mod tests {
         }
     }
 
+    /// A random session's start: a hub (its actor tagged `hub_tag`), 2 to 5 empty peers, and
+    /// per peer a fresh sync state on each side (the peer's towards the hub, the hub's
+    /// towards the peer).
+    pub(crate) type Session = (
+        AutoCommit,
+        Vec<AutoCommit>,
+        Vec<sync::State>,
+        Vec<sync::State>,
+    );
+
+    pub(crate) fn session(rng: &mut Rng, hub_tag: u8, session: u8) -> Session {
+        let hub = AutoCommit::new().with_actor(ActorId::from(vec![hub_tag, session]));
+        let peers_n = 2 + rng.below(4) as u8;
+        let peers = (0..peers_n)
+            .map(|i| AutoCommit::new().with_actor(ActorId::from(vec![i, session])))
+            .collect();
+        let states = || (0..peers_n).map(|_| sync::State::new()).collect();
+        (hub, peers, states(), states())
+    }
+
     /// One random edit: a new value under one of five keys, committed.
     pub(crate) fn edit(doc: &mut AutoCommit, rng: &mut Rng) {
         let key = format!("k{}", rng.below(5));
@@ -176,19 +196,13 @@ pub(crate) mod tests {
         let mut checked_with_changes = 0;
         let mut with_sent_hashes = 0;
         for session in 0..40u8 {
-            let mut hub = AutoCommit::new().with_actor(ActorId::from(vec![0xAA, session]));
-            let peers_n = 2 + rng.below(4) as u8;
-            let mut peers: Vec<AutoCommit> = (0..peers_n)
-                .map(|i| AutoCommit::new().with_actor(ActorId::from(vec![i, session])))
-                .collect();
-            // Per peer: the peer's state towards the hub, and the hub's towards the peer
-            // (ours, and Automerge's for the same messages).
-            let mut peer_states: Vec<sync::State> =
-                (0..peers_n).map(|_| sync::State::new()).collect();
-            let mut hub_states: Vec<sync::State> =
-                (0..peers_n).map(|_| sync::State::new()).collect();
+            // The hub's states are received into both ways (ours, and Automerge's for the
+            // same messages).
+            let (mut hub, mut peers, mut peer_states, mut hub_states) =
+                self::session(&mut rng, 0xAA, session);
+            let peers_n = peers.len() as u64;
             for _ in 0..120 {
-                let p = rng.below(u64::from(peers_n)) as usize;
+                let p = rng.below(peers_n) as usize;
                 match rng.below(4) {
                     0 => edit(&mut peers[p], &mut rng),
                     1 => edit(&mut hub, &mut rng),
