@@ -179,6 +179,8 @@ pub fn changed_paths(
     use automerge::ReadDoc;
     let patches = doc.diff(before, after);
     let mut out = Vec::new();
+    let mut new_objects: std::collections::HashMap<automerge::ObjId, bool> =
+        std::collections::HashMap::new();
     for patch in &patches {
         let base: Vec<String> = patch.path.iter().map(|(_, p)| prop_str(p)).collect();
         let with = |k: String| {
@@ -190,15 +192,19 @@ pub fn changed_paths(
         let existed = |key: &str| {
             !before.is_empty() && matches!(doc.get_at(&patch.obj, key, before), Ok(Some(_)))
         };
-        // Whether the patched object existed at `before`: the place it hangs from held
-        // this very object then.
-        let in_new_object = match patch.path.last() {
-            None => before.is_empty(),
-            Some((parent, prop)) => !matches!(
-                doc.get_at(parent, prop.clone(), before),
-                Ok(Some((_, id))) if id == patch.obj
-            ),
-        };
+        // Whether the patched object is new since `before`: the place it hangs from did not
+        // hold this very object then. Everything is new in a new document; otherwise the
+        // answer is looked up once per object (a lookup at old heads walks the history).
+        let in_new_object = before.is_empty()
+            || *new_objects
+                .entry(patch.obj.clone())
+                .or_insert_with(|| match patch.path.last() {
+                    None => false,
+                    Some((parent, prop)) => !matches!(
+                        doc.get_at(parent, prop.clone(), before),
+                        Ok(Some((_, id))) if id == patch.obj
+                    ),
+                });
         let (keys, replaces) = match &patch.action {
             PatchAction::PutMap { key, .. } | PatchAction::DeleteMap { key } => {
                 (with(key.to_string()), existed(key))
