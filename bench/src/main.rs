@@ -169,6 +169,9 @@ async fn wait_arrivals(shared: &Shared, want: u64, timeout: Duration) -> Instant
 struct Meter {
     pid: u32,
     cpu: f64,
+    /// The generator's own CPU seconds at the start (printed per phase: where it is
+    /// busier than the server, the generator bounds the phase).
+    own_cpu: f64,
     bytes: u64,
     start: Instant,
 }
@@ -184,6 +187,7 @@ impl Meter {
         Meter {
             pid,
             cpu: target::cpu_seconds(pid),
+            own_cpu: target::cpu_seconds(std::process::id()),
             bytes: shared.bytes_in.load(Ordering::Relaxed)
                 + shared.bytes_out.load(Ordering::Relaxed),
             start: Instant::now(),
@@ -194,7 +198,11 @@ impl Meter {
         let mut lat =
             std::mem::take(&mut *shared.latencies.lock().unwrap_or_else(|e| e.into_inner()));
         lat.sort_by(f64::total_cmp);
-        eprintln!("  {name}: {secs:.1} s, {} latency samples", lat.len());
+        eprintln!(
+            "  {name}: {secs:.2} s, {} latency samples; generator CPU {:.2} s",
+            lat.len(),
+            target::cpu_seconds(std::process::id()) - self.own_cpu
+        );
         let pct = |p: f64| {
             (!lat.is_empty())
                 .then(|| lat[((lat.len() as f64 * p).ceil() as usize).clamp(1, lat.len()) - 1])
