@@ -569,3 +569,56 @@ fn a_created_document_is_installed_whole_and_served() {
     let again = automerge::AutoCommit::load(&f.bytes).unwrap();
     assert!(f.hub.create_local(doc, again, f.bytes.clone()).is_err());
 }
+
+/// The record a device was sent: its first sync message's changes loaded into an empty
+/// document; also the changes as sent.
+fn record_sent(out: &Output, conn: ConnId) -> (automerge::AutoCommit, Vec<Vec<u8>>) {
+    let data = sent(out, conn)
+        .into_iter()
+        .find_map(|m| match m {
+            Message::Sync { data, .. } => Some(data),
+            _ => None,
+        })
+        .expect("a sync message");
+    let msg = automerge::sync::Message::decode(&data).unwrap();
+    let chunks: Vec<Vec<u8>> = msg.changes.iter().map(<[u8]>::to_vec).collect();
+    let mut doc = automerge::AutoCommit::new();
+    for c in &chunks {
+        doc.load_incremental(c).unwrap();
+    }
+    (doc, chunks)
+}
+
+#[test]
+fn new_devices_are_sent_the_record_saved_once_and_never_an_old_copy() {
+    let mut f = Fixture::new(HubLimits::default());
+    let doc = f.doc;
+    let stored = automerge::AutoCommit::load(&f.bytes).unwrap().get_heads();
+    for (conn, peer) in [(1, "tab-1"), (2, "tab-2"), (3, "tab-3")] {
+        f.connect(conn, qc("qc1"), peer);
+    }
+    // Two new devices: the whole record, the same bytes (saved when it was loaded).
+    let (mut first, first_chunks) = record_sent(&f.request(1, "tab-1", doc), 1);
+    let (mut second, second_chunks) = record_sent(&f.request(2, "tab-2", doc), 2);
+    assert_eq!(first.get_heads(), stored);
+    assert_eq!(second.get_heads(), stored);
+    assert_eq!(first_chunks, second_chunks);
+    assert_eq!(first_chunks.len(), 1, "one chunk: the whole document");
+    // After a change, a new device gets the changed record, not the copy saved before it.
+    let actor = automerge::ActorId::from([7u8; 16]);
+    let edited = f.hub.edit_local(doc, &actor, |d| {
+        automerge::transaction::Transactable::put(d, automerge::ROOT, "lot_size", 800)?;
+        d.commit();
+        Ok::<(), automerge::AutomergeError>(())
+    });
+    assert!(matches!(edited, Some(Ok(()))));
+    let _ = f.run();
+    let now = f
+        .hub
+        .with_document(&doc, automerge::transaction::Transactable::base_heads)
+        .unwrap();
+    assert_ne!(now, stored);
+    let (mut third, third_chunks) = record_sent(&f.request(3, "tab-3", doc), 3);
+    assert_eq!(third.get_heads(), now);
+    assert_ne!(third_chunks, first_chunks);
+}

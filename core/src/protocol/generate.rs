@@ -20,9 +20,14 @@
 //!    us nothing yet, or every change past its last sync points is in one of its bloom
 //!    filters and every change it asked for that we have was sent already.
 //!
+//! A peer that has nothing is sent the whole document, saved. Automerge saves (and
+//! compresses) the document again for every such peer; a server that hands the same record
+//! to several new devices saves it once here ([`SavedDoc`]) and builds the same message
+//! around the saved bytes ([`generate_sync_message_saved`]).
+//!
 //! The tests compare both over random multi-peer sessions: the answer and the state after it.
 
-use automerge::sync::{self, SyncDoc};
+use automerge::sync::{self, Capability, SyncDoc};
 use automerge::{AutoCommit, ChangeHash};
 
 /// What `doc.sync().generate_sync_message(state)` returns, and the same change to `state`
@@ -31,10 +36,132 @@ pub fn generate_sync_message(
     doc: &mut AutoCommit,
     state: &mut sync::State,
 ) -> Option<sync::Message> {
+    generate_sync_message_saved(doc, state, &mut None)
+}
+
+/// A document saved whole at some heads, with the hashes of all its changes: what a peer
+/// with nothing is sent. Kept beside a document between messages; stale (and replaced)
+/// once the document moves on.
+#[derive(Clone, Debug)]
+pub struct SavedDoc {
+    heads: Vec<ChangeHash>,
+    bytes: Vec<u8>,
+    hashes: Vec<ChangeHash>,
+}
+
+impl SavedDoc {
+    /// Saves `doc` whole (which also moves its save point, as `save_incremental` would);
+    /// `None` for a document with no changes.
+    pub fn save(doc: &mut AutoCommit) -> Option<SavedDoc> {
+        let heads = doc.get_heads();
+        let bytes = doc.save();
+        if heads.is_empty() {
+            return None;
+        }
+        Some(SavedDoc {
+            hashes: doc.get_changes_meta(&[]).iter().map(|c| c.hash).collect(),
+            heads,
+            bytes,
+        })
+    }
+
+    /// Bytes held.
+    pub fn size(&self) -> usize {
+        self.bytes.len() + (self.heads.len() + self.hashes.len()) * 32
+    }
+}
+
+/// [`generate_sync_message`], reusing `saved` (and filling it) when the peer is sent the
+/// whole document.
+pub fn generate_sync_message_saved(
+    doc: &mut AutoCommit,
+    state: &mut sync::State,
+    saved: &mut Option<SavedDoc>,
+) -> Option<sync::Message> {
     if nothing_to_send(doc, state) {
         return None;
     }
+    if let Some(answer) = whole_document(doc, state, saved) {
+        return answer;
+    }
     doc.sync().generate_sync_message(state)
+}
+
+/// Automerge's answer to a peer that has nothing and reads version 2 messages (the whole
+/// document), built from `saved`; `None` in every other case, which Automerge answers.
+/// Automerge's steps, in its order: no changes are needed from a peer with no heads; the
+/// bloom filter of what we have past the shared heads; a reset if the peer's last sync point
+/// is unknown (left to Automerge); the whole document and every change hash; the waiting
+/// and up-to-date checks; the state updates and flags.
+#[allow(
+    clippy::option_option,
+    reason = "outer: whether this case applies; inner: the answer"
+)]
+fn whole_document(
+    doc: &mut AutoCommit,
+    state: &mut sync::State,
+    saved: &mut Option<SavedDoc>,
+) -> Option<Option<sync::Message>> {
+    if state.needs_reset
+        || state.is_peer_read_only()
+        || state.their_heads.as_deref() != Some(&[])
+        || state.their_need.is_none()
+        || !state
+            .their_capabilities
+            .as_ref()
+            .is_some_and(|c| c.contains(&Capability::MessageV2))
+    {
+        return None;
+    }
+    let their_have = state.their_have.as_ref()?;
+    if let Some(first) = their_have.first()
+        && !first.last_sync.iter().all(|h| known(doc, h))
+    {
+        return None;
+    }
+    let heads = doc.get_heads();
+    if heads.is_empty() {
+        return None;
+    }
+    if state.last_sent_heads == heads && state.have_responded && state.in_flight {
+        return Some(None);
+    }
+    let whole = match saved.take() {
+        Some(s) if s.heads == heads => s,
+        _ => SavedDoc {
+            bytes: doc.document().save(),
+            hashes: doc.get_changes_meta(&[]).iter().map(|c| c.hash).collect(),
+            heads: heads.clone(),
+        },
+    };
+    let bloom_hashes: Vec<ChangeHash> = doc
+        .get_changes_meta(&state.shared_heads)
+        .iter()
+        .map(|c| c.hash)
+        .collect();
+    let have = sync::Have {
+        last_sync: state.shared_heads.clone(),
+        bloom: sync::BloomFilter::from_hashes(bloom_hashes.iter()),
+    };
+    state.have_responded = true;
+    state.last_sent_heads.clone_from(&heads);
+    state.sent_hashes.extend(whole.hashes.iter().copied());
+    let mut flags = sync::MessageFlags::new();
+    flags.set(sync::MessageFlags::SUPPORTS_SYNC_RESET);
+    if state.read_only {
+        flags.set(sync::MessageFlags::READ_ONLY);
+    }
+    let message = sync::Message {
+        heads,
+        need: Vec::new(),
+        have: vec![have],
+        changes: sync::ChunkList::from(whole.bytes.clone()),
+        flags: Some(flags),
+        version: sync::MessageVersion::V2,
+    };
+    state.in_flight = true;
+    *saved = Some(whole);
+    Some(Some(message))
 }
 
 /// True only when Automerge would build a message and then return `None`, leaving the
@@ -114,6 +241,10 @@ mod tests {
         waiting: u32,
         up_to_date: u32,
         by_automerge: u32,
+        /// The whole document to a peer with nothing, built here; `whole_reused` of those
+        /// from a copy saved for an earlier peer.
+        whole: u32,
+        whole_reused: u32,
     }
 
     /// Generates with Automerge and with ours from the same document and state; both the
@@ -124,18 +255,38 @@ mod tests {
         what: &str,
         seen: &mut Seen,
     ) -> Option<sync::Message> {
+        both_saved(doc, state, &mut None, what, seen)
+    }
+
+    /// [`both`] with the document's saved copy kept between calls.
+    fn both_saved(
+        doc: &mut AutoCommit,
+        state: &mut sync::State,
+        saved: &mut Option<SavedDoc>,
+        what: &str,
+        seen: &mut Seen,
+    ) -> Option<sync::Message> {
+        let heads = doc.get_heads();
+        let reused = saved.as_ref().is_some_and(|s| s.heads == heads);
         if nothing_to_send(doc, state) {
             if state.in_flight {
                 seen.waiting += 1;
             } else {
                 seen.up_to_date += 1;
             }
+        } else if whole_document(doc, &mut state.clone(), &mut saved.clone())
+            .is_some_and(|m| m.is_some())
+        {
+            seen.whole += 1;
+            if reused {
+                seen.whole_reused += 1;
+            }
         } else {
             seen.by_automerge += 1;
         }
         let mut theirs = state.clone();
         let expected = doc.sync().generate_sync_message(&mut theirs);
-        let got = generate_sync_message(doc, state);
+        let got = generate_sync_message_saved(doc, state, saved);
         assert_eq!(
             expected.clone().map(sync::Message::encode),
             got.clone().map(sync::Message::encode),
@@ -155,6 +306,8 @@ mod tests {
             let (mut hub, mut peers, mut peer_states, mut hub_states) =
                 random_session(&mut rng, 0xBB, session);
             let peers_n = peers.len();
+            let mut hub_saved: Option<SavedDoc> = None;
+            let mut peer_saved: Vec<Option<SavedDoc>> = (0..peers_n).map(|_| None).collect();
             // A message may wait in each direction, as on a socket.
             let mut to_peer: Vec<Option<sync::Message>> = (0..peers_n).map(|_| None).collect();
             let mut to_hub: Vec<Option<sync::Message>> = (0..peers_n).map(|_| None).collect();
@@ -165,13 +318,14 @@ mod tests {
                     0 => edit(&mut peers[p], &mut rng),
                     1 => edit(&mut hub, &mut rng),
                     2..=6 => {
-                        if let Some(m) = both(&mut hub, &mut hub_states[p], &what, &mut seen) {
+                        let (state, saved) = (&mut hub_states[p], &mut hub_saved);
+                        if let Some(m) = both_saved(&mut hub, state, saved, &what, &mut seen) {
                             to_peer[p] = Some(m);
                         }
                     }
                     7..=11 => {
-                        if let Some(m) = both(&mut peers[p], &mut peer_states[p], &what, &mut seen)
-                        {
+                        let (state, saved) = (&mut peer_states[p], &mut peer_saved[p]);
+                        if let Some(m) = both_saved(&mut peers[p], state, saved, &what, &mut seen) {
                             to_hub[p] = Some(m);
                         }
                     }
@@ -181,8 +335,9 @@ mod tests {
                         if let Some(m) = to_peer[p].take() {
                             receive_sync_message(&mut peers[p], &mut peer_states[p], m)
                                 .expect("peer receives");
+                            let (state, saved) = (&mut peer_states[p], &mut peer_saved[p]);
                             if let Some(m) =
-                                both(&mut peers[p], &mut peer_states[p], &what, &mut seen)
+                                both_saved(&mut peers[p], state, saved, &what, &mut seen)
                             {
                                 to_hub[p] = Some(m);
                             }
@@ -192,7 +347,8 @@ mod tests {
                         if let Some(m) = to_hub[p].take() {
                             receive_sync_message(&mut hub, &mut hub_states[p], m)
                                 .expect("hub receives");
-                            if let Some(m) = both(&mut hub, &mut hub_states[p], &what, &mut seen) {
+                            let (state, saved) = (&mut hub_states[p], &mut hub_saved);
+                            if let Some(m) = both_saved(&mut hub, state, saved, &what, &mut seen) {
                                 to_peer[p] = Some(m);
                             }
                         }
@@ -213,6 +369,12 @@ mod tests {
             seen.by_automerge > 500,
             "{} by Automerge",
             seen.by_automerge
+        );
+        assert!(
+            seen.whole > 100 && seen.whole_reused > 30,
+            "{} whole documents, {} from a saved copy",
+            seen.whole,
+            seen.whole_reused
         );
     }
 

@@ -30,6 +30,7 @@ use automerge::{AutoCommit, ChangeHash};
 
 use crate::access::{Access, Principal, changed_paths, check_write, record_access};
 use crate::common::{Problem, UnixMs};
+use crate::protocol::generate::{SavedDoc, generate_sync_message_saved};
 use crate::protocol::{
     DocumentId, Message, PROTOCOL_VERSION, PeerId, PeerMetadata, SessionId, StorageId,
     decode_with_max, encode,
@@ -194,6 +195,9 @@ struct LoadedDoc {
     waiting: BTreeSet<ConnId>,
     dirty: bool,
     last_used_ms: UnixMs,
+    /// The document saved whole, for peers that have nothing (`generate`): made when the
+    /// document is loaded, dropped when it changes, made again at the next such peer.
+    saved: Option<SavedDoc>,
 }
 
 #[derive(Debug)]
@@ -522,8 +526,10 @@ impl Hub {
             Some(b) => crate::guard::load(b)?,
             None => AutoCommit::new(),
         };
-        // Everything loaded is already stored: start incremental saves from here.
-        let _ = doc.save_incremental();
+        // Everything loaded is already stored: start incremental saves from here. Saved
+        // whole rather than as changes (either moves the save point): the first new device
+        // to fetch the record is sent these bytes.
+        let saved = bytes.is_some().then(|| SavedDoc::save(&mut doc)).flatten();
         let header = if bytes.is_some() {
             crate::record::read_header(&doc)
         } else {
@@ -539,6 +545,7 @@ impl Hub {
                 waiting: BTreeSet::new(),
                 dirty: false,
                 last_used_ms: now_ms,
+                saved,
             })),
         ) {
             Some(Slot::Loading(q)) => q,
@@ -825,6 +832,7 @@ impl Hub {
                     d.header = new_header;
                     d.exists = true;
                     d.dirty = true;
+                    d.saved = None;
                     self.dirty.insert(doc_id);
                     self.out
                         .writes
@@ -866,7 +874,7 @@ impl Hub {
                 }
             }
         }
-        let reply = super::generate::generate_sync_message(&mut d.doc, &mut state);
+        let reply = generate_sync_message_saved(&mut d.doc, &mut state, &mut d.saved);
         if let Some(c) = self.conns.get_mut(&conn)
             && let Some(pd) = c.docs.get_mut(&doc_id)
         {
@@ -1010,7 +1018,7 @@ impl Hub {
             state: sync::State::new(),
             phantom: None,
         });
-        let reply = super::generate::generate_sync_message(&mut d.doc, &mut pd.state);
+        let reply = generate_sync_message_saved(&mut d.doc, &mut pd.state, &mut d.saved);
         if let Some(m) = reply {
             self.send_sync(conn, doc_id, m.encode());
         }
@@ -1034,6 +1042,7 @@ impl Hub {
             d.header = crate::record::read_header(&d.doc);
             d.exists = true;
             d.dirty = true;
+            d.saved = None;
             self.dirty.insert(doc_id);
             d.last_used_ms = self.now_ms;
             self.out
@@ -1072,6 +1081,7 @@ impl Hub {
                 waiting: BTreeSet::new(),
                 dirty: true,
                 last_used_ms: self.now_ms,
+                saved: None,
             })),
         );
         self.dirty.insert(doc_id);
@@ -1107,6 +1117,7 @@ impl Hub {
             d.header = crate::record::read_header(&d.doc);
             d.exists = true;
             d.dirty = true;
+            d.saved = None;
             self.dirty.insert(doc_id);
             d.last_used_ms = self.now_ms;
             self.out
