@@ -99,7 +99,18 @@ fn is_one_change(chunk: &[u8]) -> bool {
 /// under the guard, and its change graph walked, so that a malformed one is refused with an
 /// error instead of panicking inside the document it was meant for.
 pub fn check_chunks<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Result<(), GuardError> {
-    for chunk in chunks {
+    check_chunks_keep(chunks).map(|_| ())
+}
+
+/// [`check_chunks`], which also hands back the scratch document when the chunks were one
+/// chunk loaded to check it: that document is what loading the chunk into an empty
+/// document gives, so a new record sent whole need not be loaded twice.
+pub fn check_chunks_keep<'a>(
+    chunks: impl IntoIterator<Item = &'a [u8]>,
+) -> Result<Option<AutoCommit>, GuardError> {
+    let mut kept = None;
+    for (i, chunk) in chunks.into_iter().enumerate() {
+        kept = None;
         if is_one_change(chunk) {
             continue;
         }
@@ -107,15 +118,15 @@ pub fn check_chunks<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Result<()
             let mut scratch = AutoCommit::new();
             scratch
                 .load_incremental(chunk)
-                .map(|_| scratch.get_changes(&[]).len())
+                .map(|_| (scratch.get_changes(&[]).len(), scratch))
         }));
         match tried {
-            Ok(Ok(_)) => {}
+            Ok(Ok((_, scratch))) => kept = (i == 0).then_some(scratch),
             Ok(Err(e)) => return Err(GuardError::Invalid(e.to_string())),
             Err(payload) => return Err(GuardError::Malformed(panic_text(payload.as_ref()))),
         }
     }
-    Ok(())
+    Ok(kept)
 }
 
 #[cfg(test)]

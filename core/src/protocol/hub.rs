@@ -747,24 +747,47 @@ impl Hub {
         }
         // Chunks that are not single changes (a whole document, a bundle) are tried on a
         // scratch document first: Automerge panics on some malformed ones (`guard`).
-        if has_changes && let Err(e) = crate::guard::check_chunks(msg.changes.iter()) {
-            return self.reject(
-                conn,
-                doc_id,
-                principal,
-                peer,
-                vec![Problem::new("changes", e.to_string())],
-                raw_changes,
-                state,
-            );
-        }
+        let scratch = if has_changes {
+            match crate::guard::check_chunks_keep(msg.changes.iter()) {
+                Ok(scratch) => scratch,
+                Err(e) => {
+                    return self.reject(
+                        conn,
+                        doc_id,
+                        principal,
+                        peer,
+                        vec![Problem::new("changes", e.to_string())],
+                        raw_changes,
+                        state,
+                    );
+                }
+            }
+        } else {
+            None
+        };
+        // A new record sent whole (one chunk) was just loaded on the scratch document: that
+        // is the record, when there was nothing here before (no heads, nothing queued).
+        let scratch = scratch.filter(|_| {
+            before.is_empty() && !state.read_only && d.doc.get_missing_deps(&[]).is_empty()
+        });
         // With the diff cursor at `before`, Automerge logs what the message changes as it
         // applies it, and the diff below is read from that log instead of a scan of every
         // operation of the document (which grows with its history).
-        if has_changes {
+        if has_changes && scratch.is_none() {
             d.doc.update_diff_cursor();
         }
-        let received = super::receive::receive_sync_message(&mut d.doc, &mut state, msg);
+        let received = match scratch {
+            Some(scratch) => {
+                d.doc = scratch;
+                super::receive::receive_sync_message_loaded(
+                    &mut d.doc,
+                    &mut state,
+                    msg,
+                    before.clone(),
+                )
+            }
+            None => super::receive::receive_sync_message(&mut d.doc, &mut state, msg),
+        };
         if let Err(e) = received {
             d.doc.reset_diff_cursor();
             return self.fail(conn, &format!("sync message could not be applied: {e}"));

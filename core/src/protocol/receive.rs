@@ -31,6 +31,31 @@ pub fn receive_sync_message(
     if !msg.changes.is_empty() && state.read_only {
         return doc.sync().receive_sync_message(state, msg);
     }
+    receive(doc, state, msg, None)
+}
+
+/// [`receive_sync_message`] for a message whose changes `doc` already holds: it had
+/// `before_heads`, then was loaded with the message's chunks (the hub's guard loads a whole
+/// document sent to it once, on a scratch document, and keeps that document instead of
+/// loading the same bytes again). Not for a read-only state, whose changes Automerge drops.
+pub fn receive_sync_message_loaded(
+    doc: &mut AutoCommit,
+    state: &mut sync::State,
+    msg: sync::Message,
+    before_heads: Vec<ChangeHash>,
+) -> Result<(), AutomergeError> {
+    debug_assert!(!state.read_only, "a read-only state drops the changes");
+    receive(doc, state, msg, Some(before_heads))
+}
+
+/// Both of the above: the changes are loaded here unless `loaded_from` gives the heads
+/// the document had before they were.
+fn receive(
+    doc: &mut AutoCommit,
+    state: &mut sync::State,
+    msg: sync::Message,
+    loaded_from: Option<Vec<ChangeHash>>,
+) -> Result<(), AutomergeError> {
     let sync::Message {
         heads,
         need,
@@ -40,7 +65,8 @@ pub fn receive_sync_message(
         ..
     } = msg;
     state.in_flight = false;
-    let before_heads = doc.get_heads();
+    let loaded = loaded_from.is_some();
+    let before_heads = loaded_from.unwrap_or_else(|| doc.get_heads());
 
     if let Some(flags) = flags {
         apply_flags(state, flags);
@@ -48,11 +74,13 @@ pub fn receive_sync_message(
 
     let has_changes = !changes.is_empty();
     if has_changes {
-        let mut bytes = Vec::with_capacity(changes.iter().map(<[u8]>::len).sum());
-        for chunk in changes.iter() {
-            bytes.extend_from_slice(chunk);
+        if !loaded {
+            let mut bytes = Vec::with_capacity(changes.iter().map(<[u8]>::len).sum());
+            for chunk in changes.iter() {
+                bytes.extend_from_slice(chunk);
+            }
+            doc.load_incremental(&bytes)?;
         }
-        doc.load_incremental(&bytes)?;
         let after = doc.get_heads();
         state.shared_heads = advance_heads(&before_heads, &after, &state.shared_heads);
     }
@@ -183,6 +211,57 @@ pub(crate) mod tests {
         let key = format!("k{}", rng.below(5));
         doc.put(ROOT, key, rng.next() as i64).expect("put");
         doc.commit();
+    }
+
+    /// A record sent whole to an empty document, loaded by the guard on its scratch document
+    /// and received with [`receive_sync_message_loaded`], ends as one loaded here: the same
+    /// heads, saved bytes, state and next message.
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
+    fn a_record_loaded_by_the_guard_is_received_like_one_loaded_here() {
+        let mut rng = Rng(0x5851_f42d_4c95_7f2d);
+        let mut whole = 0;
+        for round in 0..20u8 {
+            let mut peer = AutoCommit::new().with_actor(ActorId::from(vec![1, round]));
+            for _ in 0..=rng.below(12) {
+                edit(&mut peer, &mut rng);
+            }
+            let (mut peer_state, mut hub_state) = (sync::State::new(), sync::State::new());
+            let mut hub = AutoCommit::new().with_actor(ActorId::from(vec![2, round]));
+            let first = hub
+                .sync()
+                .generate_sync_message(&mut hub_state)
+                .expect("hello");
+            receive_sync_message(&mut peer, &mut peer_state, first).expect("peer receives");
+            let m = peer
+                .sync()
+                .generate_sync_message(&mut peer_state)
+                .expect("the record");
+            let Some(mut loaded) =
+                crate::guard::check_chunks_keep(m.changes.iter()).expect("a good chunk")
+            else {
+                continue;
+            };
+            whole += 1;
+            let mut loaded_state = hub_state.clone();
+            let before = hub.get_heads();
+            receive_sync_message(&mut hub, &mut hub_state, m.clone()).expect("received");
+            receive_sync_message_loaded(&mut loaded, &mut loaded_state, m, before)
+                .expect("received");
+            assert_eq!(loaded.get_heads(), hub.get_heads(), "round {round}");
+            assert_eq!(loaded.save(), hub.save(), "round {round}");
+            assert_eq!(loaded_state, hub_state, "round {round}");
+            assert_eq!(
+                loaded
+                    .sync()
+                    .generate_sync_message(&mut loaded_state)
+                    .map(sync::Message::encode),
+                hub.sync()
+                    .generate_sync_message(&mut hub_state)
+                    .map(sync::Message::encode),
+                "round {round}"
+            );
+        }
+        assert!(whole > 15, "{whole} records sent whole");
     }
 
     /// Peers editing concurrently and syncing in random order through a hub-like middle
