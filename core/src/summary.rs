@@ -9,8 +9,9 @@ use crate::common::EditContext;
 use crate::ops::{Viewer, view_json};
 use crate::record::{Record, RecordError, RecordType, ensure_map};
 
-/// What a list shows of a record.
+/// What a list shows of a record. (Fields an older entry lacks read as empty.)
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Hydrate, Reconcile)]
+#[serde(default)]
 pub struct Summary {
     /// The record type.
     pub record_type: String,
@@ -195,14 +196,30 @@ pub fn new_index(
     Ok(doc)
 }
 
-/// Puts (or updates, touching only what changed) a record's entry in an index document.
+/// Puts (or updates) a record's entry in an index document: its summary as one JSON text.
+///
+/// One value per entry rather than a map of fields: the server writes an entry for every
+/// user who may see a new record, and a map of fields cost Automerge a map and a dozen
+/// operations spliced into an index of thousands of entries (a fifth of the server's CPU
+/// when devices pushed new records; BENCHMARKS.md). Entries an older server wrote as maps
+/// still read ([`index_entry`]) and are replaced by text at their next update. An entry
+/// that already holds this summary is left as it is.
 pub fn index_put(
     doc: &mut AutoCommit,
     record_id: &str,
     summary: &Summary,
 ) -> Result<(), RecordError> {
+    use automerge::ReadDoc;
     let records = ensure_map(doc, &ROOT, "records")?;
-    autosurgeon::reconcile_prop(doc, &records, record_id, summary)?;
+    let text = serde_json::to_string(summary).map_err(|e| {
+        RecordError::Invalid(vec![crate::common::Problem::new("summary", e.to_string())])
+    })?;
+    if let Ok(Some((automerge::Value::Scalar(v), _))) = doc.get(&records, record_id)
+        && v.as_str() == Some(text.as_str())
+    {
+        return Ok(());
+    }
+    doc.put(&records, record_id, text)?;
     Ok(())
 }
 
@@ -213,11 +230,42 @@ pub fn index_remove(doc: &mut AutoCommit, record_id: &str) -> Result<(), RecordE
     Ok(())
 }
 
-/// A record's entry in an index document, if it lists the record.
-pub fn index_entry(doc: &AutoCommit, record_id: &str) -> Option<Summary> {
-    use automerge::ReadDoc;
-    let (_, records) = doc.get(ROOT, "records").ok()??;
-    autosurgeon::hydrate_prop::<_, Option<Summary>, _, _>(doc, &records, record_id).ok()?
+/// A record's entry in an index document, if it lists the record (as JSON text, or as a
+/// map of fields written by an older server).
+pub fn index_entry<D: automerge::ReadDoc + autosurgeon::ReadDoc>(
+    doc: &D,
+    record_id: &str,
+) -> Option<Summary> {
+    let (_, records) = automerge::ReadDoc::get(doc, ROOT, "records").ok()??;
+    entry_at(doc, &records, record_id)
+}
+
+fn entry_at<D: automerge::ReadDoc + autosurgeon::ReadDoc>(
+    doc: &D,
+    records: &automerge::ObjId,
+    record_id: &str,
+) -> Option<Summary> {
+    match automerge::ReadDoc::get(doc, records, record_id).ok()?? {
+        (automerge::Value::Scalar(v), _) => serde_json::from_str(v.as_str()?).ok(),
+        (automerge::Value::Object(_), _) => {
+            autosurgeon::hydrate_prop::<_, Option<Summary>, _, _>(doc, records, record_id).ok()?
+        }
+    }
+}
+
+/// Every entry of an index document that reads as a summary, by record id (an entry
+/// written by a newer server that does not read is left out rather than failing the list).
+pub fn index_entries<D: automerge::ReadDoc + autosurgeon::ReadDoc>(
+    doc: &D,
+) -> Vec<(String, Summary)> {
+    let Ok(Some((automerge::Value::Object(automerge::ObjType::Map), records))) =
+        automerge::ReadDoc::get(doc, ROOT, "records")
+    else {
+        return Vec::new();
+    };
+    automerge::ReadDoc::keys(doc, &records)
+        .filter_map(|id| entry_at(doc, &records, &id).map(|s| (id, s)))
+        .collect()
 }
 
 /// The record ids an index document lists.
@@ -269,5 +317,52 @@ mod tests {
         assert_eq!(index_entry(&index, "r1"), Some(s));
         index_remove(&mut index, "r1").unwrap();
         assert_eq!(index_entry(&index, "r1"), None);
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn index_entries_are_one_text_and_old_maps_still_read() {
+        let ctx = EditContext::new("m", 1);
+        let mut index = new_index("qc1", actor_from_bytes(&[2; 16]), &ctx).unwrap();
+        let a = Summary {
+            record_type: "inspection".into(),
+            title: "SO-1".into(),
+            status: "open".into(),
+            assignees: vec!["qc1".into()],
+            due_ms: 5,
+            ..Summary::default()
+        };
+        // An entry as an older server wrote it: a map of fields.
+        let records = ensure_map(&mut index, &ROOT, "records").unwrap();
+        autosurgeon::reconcile_prop(&mut index, &records, "old", &a).unwrap();
+        index.commit();
+        assert_eq!(index_entry(&index, "old"), Some(a.clone()));
+        // New entries: one text value; the same summary again adds nothing.
+        index_put(&mut index, "new", &a).unwrap();
+        index.commit();
+        let heads = index.get_heads();
+        index_put(&mut index, "new", &a).unwrap();
+        index.commit();
+        assert_eq!(
+            index.get_heads(),
+            heads,
+            "an unchanged entry is not written"
+        );
+        assert!(matches!(
+            automerge::ReadDoc::get(&index, &records, "new"),
+            Ok(Some((automerge::Value::Scalar(_), _)))
+        ));
+        // An update replaces an old map by text.
+        let b = Summary {
+            status: "signed".into(),
+            ..a.clone()
+        };
+        index_put(&mut index, "old", &b).unwrap();
+        assert_eq!(index_entry(&index, "old"), Some(b.clone()));
+        // Listing reads both kinds, and leaves out what does not read as a summary.
+        index.put(&records, "bad", "not json").unwrap();
+        let mut all = index_entries(&index);
+        all.sort_by(|x, y| x.0.cmp(&y.0));
+        assert_eq!(all, vec![("new".to_string(), a), ("old".to_string(), b)]);
+        assert_eq!(index_ids(&index).len(), 3);
     }
 }

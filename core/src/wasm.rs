@@ -256,19 +256,11 @@ impl WasmClient {
     /// a summary (written by a newer server) is left out rather than failing the list.
     #[wasm_bindgen(js_name = indexEntries)]
     pub fn index_entries(&self, id: &str) -> Result<JsValue, JsError> {
-        use automerge::ReadDoc;
         let id = doc_id(id)?;
         let mut entries = serde_json::Map::new();
-        if let Some(doc) = self.inner.doc(&id)
-            && let Ok(Some((automerge::Value::Object(automerge::ObjType::Map), records))) =
-                doc.get(automerge::ROOT, "records")
-        {
-            for key in doc.keys(&records) {
-                let summary: Result<crate::summary::Summary, _> =
-                    autosurgeon::hydrate_prop(doc, &records, key.as_str());
-                if let Ok(s) = summary {
-                    entries.insert(key, serde_json::to_value(s).map_err(js_error)?);
-                }
+        if let Some(doc) = self.inner.doc(&id) {
+            for (key, s) in crate::summary::index_entries(doc) {
+                entries.insert(key, serde_json::to_value(s).map_err(js_error)?);
             }
         }
         to_js(&serde_json::Value::Object(entries))

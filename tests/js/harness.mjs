@@ -164,7 +164,9 @@ export async function close(c) {
 /** The `records` of the user's index document, as [documentId, summary] pairs. */
 export async function indexRecords(c) {
   const handle = await c.repo.find(`automerge:${c.session.index_id}`)
-  return Object.entries(handle.doc().records ?? {})
+  // Each entry is the summary as one JSON text (a map of fields from older servers).
+  const entry = s => (s !== null && typeof s === "object" && !("val" in s) ? s : JSON.parse(String(s)))
+  return Object.entries(handle.doc().records ?? {}).map(([id, s]) => [id, entry(s)])
 }
 
 /** The Prometheus counters of /metrics, by name. */

@@ -476,28 +476,13 @@ pub struct IndexEntry {
 
 /// The records an index document lists.
 pub fn index_entries(index: &AutoCommit) -> Vec<IndexEntry> {
-    let Ok(Some((AmValue::Object(ObjType::Map), records))) = index.get(ROOT, "records") else {
-        return Vec::new();
-    };
-    let text = |obj: &automerge::ObjId, key: &str| -> String {
-        match index.get(obj, key) {
-            Ok(Some((AmValue::Scalar(s), _))) => match s.as_ref() {
-                automerge::ScalarValue::Str(t) => t.to_string(),
-                _ => String::new(),
-            },
-            Ok(Some((AmValue::Object(ObjType::Text), id))) => index.text(&id).unwrap_or_default(),
-            _ => String::new(),
-        }
-    };
-    index
-        .map_range(&records, ..)
-        .filter_map(|item| {
-            let id: DocumentId = item.key.parse().ok()?;
-            let obj = item.id();
+    gendan_core::summary::index_entries(index)
+        .into_iter()
+        .filter_map(|(id, s)| {
             Some(IndexEntry {
-                id,
-                record_type: text(&obj, "record_type"),
-                title: text(&obj, "title"),
+                id: id.parse().ok()?,
+                record_type: s.record_type,
+                title: s.title,
             })
         })
         .collect()

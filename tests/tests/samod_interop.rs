@@ -70,18 +70,9 @@ fn text_at(doc: &automerge::Automerge, obj: &automerge::ObjId, key: &str) -> Str
 
 /// The records an index document lists: (id, record type, title).
 fn index_records(doc: &automerge::Automerge) -> Vec<(String, String, String)> {
-    let Ok(Some((AmValue::Object(ObjType::Map), records))) = doc.get(ROOT, "records") else {
-        return Vec::new();
-    };
-    doc.keys(&records)
-        .filter_map(|id| {
-            let (_, obj) = doc.get(&records, id.as_str()).ok()??;
-            Some((
-                id.clone(),
-                text_at(doc, &obj, "record_type"),
-                text_at(doc, &obj, "title"),
-            ))
-        })
+    gendan_core::summary::index_entries(doc)
+        .into_iter()
+        .map(|(id, s)| (id, s.record_type, s.title))
         .collect()
 }
 
