@@ -622,3 +622,73 @@ fn new_devices_are_sent_the_record_saved_once_and_never_an_old_copy() {
     assert_eq!(third.get_heads(), now);
     assert_ne!(third_chunks, first_chunks);
 }
+
+/// Syncs `doc` between a device on `conn` and the hub until neither has more to say; returns
+/// the change chunks the device sent. The whole document goes uncompressed (as some
+/// clients save it), so that its bytes differ from the hub's own save.
+fn sync_device(
+    f: &mut Fixture,
+    conn: ConnId,
+    peer: &str,
+    id: DocumentId,
+    doc: &mut automerge::AutoCommit,
+) -> Vec<Vec<u8>> {
+    use automerge::sync::SyncDoc;
+    let mut state = automerge::sync::State::new();
+    let mut sent_chunks = Vec::new();
+    for _ in 0..10 {
+        let Some(mut m) = doc.sync().generate_sync_message(&mut state) else {
+            break;
+        };
+        if m.changes.len() == 1 && m.version == automerge::sync::MessageVersion::V2 {
+            m.changes = vec![doc.save_nocompress()].into();
+        }
+        sent_chunks.extend(m.changes.iter().map(<[u8]>::to_vec));
+        let msg = Message::Sync {
+            sender_id: PeerId::new(peer),
+            target_id: PeerId::new("server"),
+            document_id: id,
+            data: m.encode(),
+        };
+        f.hub.receive(conn, &encode(&msg), 0);
+        for m in sent(&f.run(), conn) {
+            if let Message::Sync { data, .. } = m {
+                let m = automerge::sync::Message::decode(&data).unwrap();
+                doc.sync().receive_sync_message(&mut state, m).unwrap();
+            }
+        }
+    }
+    sent_chunks
+}
+
+#[test]
+fn a_record_pushed_whole_is_served_to_the_next_device_as_it_came() {
+    let mut f = Fixture::new(HubLimits::default());
+    f.connect(1, qc("qc1"), "tab-1");
+    f.connect(2, qc("qc1"), "tab-2");
+    let new = NewInspection {
+        lot_size: 300,
+        assignees: vec!["qc1".into()],
+        ..NewInspection::default()
+    };
+    let mut made = inspection::create(
+        &new,
+        actor_from_bytes(&[9; 16]),
+        &EditContext::new("qc1", 0),
+    )
+    .unwrap()
+    .into_doc();
+    let id = DocumentId::from_bytes([8; 16]);
+    let pushed = sync_device(&mut f, 1, "tab-1", id, &mut made);
+    assert_eq!(pushed.len(), 1, "sent whole, in one chunk");
+    assert_ne!(pushed[0], made.save(), "not as the hub would save it");
+    assert_eq!(
+        f.hub
+            .with_document(&id, automerge::transaction::Transactable::base_heads),
+        Some(made.get_heads()),
+        "created"
+    );
+    let (mut fetched, chunks) = record_sent(&f.request(2, "tab-2", id), 2);
+    assert_eq!(fetched.get_heads(), made.get_heads());
+    assert_eq!(chunks, pushed, "the bytes it came in");
+}

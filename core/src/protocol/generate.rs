@@ -65,6 +65,20 @@ impl SavedDoc {
         })
     }
 
+    /// A copy already at hand: `bytes` loaded into an empty document give one with `heads`,
+    /// made of the changes `hashes` (a record sent whole, which the hub just loaded).
+    pub(crate) fn of_loaded(
+        bytes: Vec<u8>,
+        heads: Vec<ChangeHash>,
+        hashes: Vec<ChangeHash>,
+    ) -> SavedDoc {
+        SavedDoc {
+            heads,
+            bytes,
+            hashes,
+        }
+    }
+
     /// Bytes held.
     pub fn size(&self) -> usize {
         self.bytes.len() + (self.heads.len() + self.hashes.len()) * 32

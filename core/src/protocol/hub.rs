@@ -776,6 +776,7 @@ impl Hub {
         if has_changes && scratch.is_none() {
             d.doc.update_diff_cursor();
         }
+        let sent_whole = scratch.is_some();
         let received = match scratch {
             Some(scratch) => {
                 d.doc = scratch;
@@ -855,7 +856,12 @@ impl Hub {
                     d.header = new_header;
                     d.exists = true;
                     d.dirty = true;
-                    d.saved = None;
+                    // A new record sent whole is, unless upgraded, exactly the bytes it
+                    // came in (the guard loaded and walked them): the first device to
+                    // fetch it is sent those instead of a new save.
+                    d.saved = (sent_whole && d.doc.get_heads() == after).then(|| {
+                        SavedDoc::of_loaded(raw_changes.clone(), after.clone(), hashes.clone())
+                    });
                     self.dirty.insert(doc_id);
                     self.out
                         .writes
