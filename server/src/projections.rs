@@ -231,13 +231,17 @@ impl Projections {
             });
         }
         let new_keys = index_keys(summary);
-        if let Some(old) = self.current(batch, &summary.id)? {
-            for key in index_keys(&old).difference(&new_keys) {
-                batch.delete(key.clone());
-            }
+        // Only the index keys that change are written: most updates (a tally, a new defect)
+        // keep every key, and each write costs the store a new node version in memory.
+        let old_keys = match self.current(batch, &summary.id)? {
+            Some(old) => index_keys(&old),
+            None => BTreeSet::new(),
+        };
+        for key in old_keys.difference(&new_keys) {
+            batch.delete(key.clone());
         }
-        for key in new_keys {
-            batch.put(key, Vec::new());
+        for key in new_keys.difference(&old_keys) {
+            batch.put(key.clone(), Vec::new());
         }
         batch.put(summary_key(&summary.id), value);
         Ok(())
@@ -650,6 +654,34 @@ mod tests {
                 .unwrap()
                 .len(),
             4
+        );
+    }
+
+    #[test]
+    fn an_upsert_writes_only_the_index_keys_that_change() {
+        let (store, p) = setup();
+        let first = summary("a", "inspection", "draft", &["li"]);
+        let mut batch = Batch::new();
+        p.upsert(&mut batch, &first).unwrap();
+        let all = batch.len();
+        store.apply(batch).unwrap();
+        // The same summary again: the summary itself, no index key.
+        let mut batch = Batch::new();
+        p.upsert(&mut batch, &first).unwrap();
+        assert_eq!((batch.len(), all > 3), (1, true));
+        // A new status: the summary, the old status key out, the new one in.
+        let mut batch = Batch::new();
+        p.upsert(&mut batch, &summary("a", "inspection", "review", &["li"]))
+            .unwrap();
+        assert_eq!(batch.len(), 3);
+        store.apply(batch).unwrap();
+        assert_eq!(
+            p.ids_by(IndexField::Status, "review", None, 10).unwrap(),
+            ["a"]
+        );
+        assert_eq!(
+            p.ids_by(IndexField::Assignee, "li", None, 10).unwrap(),
+            ["a"]
         );
     }
 
