@@ -6,7 +6,7 @@
 //! writes everything the turn produced **in one batch and flushes it** (group commit), and
 //! only then delivers the frames — so no device ever sees heads the disk does not hold.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -40,6 +40,10 @@ pub const PENDING_OUTBOUND_MAX_DEFAULT: usize = 1024;
 pub const BATCH_EVENTS_MAX_DEFAULT: usize = 512;
 /// Idle documents are unloaded after this long, by default.
 pub const IDLE_UNLOAD_MS_DEFAULT: u64 = 30_000;
+
+/// Index entries a turn writes, by index document: a record id and its summary, or `None`
+/// to remove it (the record left the owner's scope).
+type IndexEdits = BTreeMap<DocumentId, Vec<(String, Option<Summary>)>>;
 
 /// A record that devices change again within this many milliseconds of its summary and
 /// index entries being brought up to date gets its next update when this time is up, with
@@ -768,11 +772,12 @@ impl Loop {
         if !update.is_empty() {
             // Read once a turn: an account added meanwhile counts from the next turn.
             let users = self.storage.field_users();
+            let mut index_edits = IndexEdits::new();
             for doc in update {
                 let result = match &users {
-                    Ok(users) => self
-                        .ensure_loaded(doc, turn, pending)
-                        .and_then(|()| self.update_catalog(doc, users, turn, pending)),
+                    Ok(users) => self.ensure_loaded(doc, turn, pending).and_then(|()| {
+                        self.update_catalog(doc, users, turn, pending, &mut index_edits)
+                    }),
                     Err(e) => Err(e.clone()),
                 };
                 match result {
@@ -789,6 +794,7 @@ impl Loop {
                     }
                 }
             }
+            self.write_index_edits(index_edits);
         }
         self.hub.flush(now_ms());
         self.drain(pending, turn);
@@ -811,12 +817,40 @@ impl Loop {
             .min()
     }
 
+    /// One change per index document a turn, with every entry the turn puts or removes in
+    /// it: a push of many records is a few changes of each index, not one per record (each
+    /// change is kept in the index's history and in the store, and fanned out).
+    fn write_index_edits(&mut self, edits: IndexEdits) {
+        let actor = self.actor.clone();
+        for (index, entries) in edits {
+            let edited = self.hub.edit_local(index, &actor, |idx| {
+                for (key, summary) in &entries {
+                    match summary {
+                        Some(s) => summary::index_put(idx, key, s),
+                        None => summary::index_remove(idx, key),
+                    }
+                    .map_err(|e| e.to_string())?;
+                }
+                idx.commit_with(
+                    automerge::transaction::CommitOptions::default()
+                        .with_message("server: index")
+                        .with_time(now_ms() / 1000),
+                );
+                Ok::<(), String>(())
+            });
+            if let Some(Err(e)) = edited {
+                tracing::error!(%index, error = %e, "writing index entries failed");
+            }
+        }
+    }
+
     fn update_catalog(
         &mut self,
         doc: DocumentId,
         users: &[Principal],
         turn: &mut Turn,
         pending: &mut Pending,
+        index_edits: &mut IndexEdits,
     ) -> Result<(), String> {
         let Some((summary, header, blobs)) = self
             .hub
@@ -842,32 +876,19 @@ impl Loop {
         if !unchanged {
             let old = self.storage.index_members(&doc)?;
             let key = doc.to_string();
-            let actor = self.actor.clone();
             for user in old.union(&new) {
                 let Some(p) = users.iter().find(|p| &p.user == user) else {
                     continue;
                 };
                 let index = self.ensure_index(p, turn, pending)?;
                 self.ensure_loaded(index, turn, pending)?;
-                let put = new.contains(user);
-                // In place on the hub's copy: no clone of a user's whole index per change.
-                let edited = self.hub.edit_local(index, &actor, |idx| {
-                    if put {
-                        summary::index_put(idx, &key, &summary)
-                    } else {
-                        summary::index_remove(idx, &key)
-                    }
-                    .map_err(|e| e.to_string())?;
-                    idx.commit_with(
-                        automerge::transaction::CommitOptions::default()
-                            .with_message("server: index")
-                            .with_time(now_ms() / 1000),
-                    );
-                    Ok::<(), String>(())
-                });
-                if let Some(result) = edited {
-                    result?;
-                }
+                // Written at the end of the turn, in place on the hub's copy
+                // (`write_index_edits`).
+                let put = new.contains(user).then(|| summary.clone());
+                index_edits
+                    .entry(index)
+                    .or_default()
+                    .push((key.clone(), put));
             }
             if new != old {
                 turn.members.push((doc, new.clone()));
