@@ -36,8 +36,12 @@ pub struct SyncConfig {
 
 /// Frames waiting for one connection, by default.
 pub const PENDING_OUTBOUND_MAX_DEFAULT: usize = 1024;
-/// Events per turn, by default.
-pub const BATCH_EVENTS_MAX_DEFAULT: usize = 512;
+/// Events per turn, by default (and four times as many may wait for the loop). A turn's
+/// writes go to the store in one batch, and everything a turn touches is in memory until
+/// it is written: with 512, 50 devices pushing new records made turns of hundreds of
+/// records and a peak of 135–142 MB; with 64, 104 MB for the push at the same speed
+/// (BENCHMARKS.md, fix 22).
+pub const BATCH_EVENTS_MAX_DEFAULT: usize = 64;
 /// Idle documents are unloaded after this long, by default.
 pub const IDLE_UNLOAD_MS_DEFAULT: u64 = 30_000;
 
