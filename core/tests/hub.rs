@@ -55,19 +55,24 @@ struct Fixture {
     bytes: Vec<u8>,
 }
 
+/// A new inspection assigned to qc1, made by `who` with actor `actor`.
+fn qc1_inspection(lot_size: u64, actor: u8, who: &str) -> gendan_core::Record {
+    let new = NewInspection {
+        lot_size,
+        assignees: vec!["qc1".into()],
+        ..NewInspection::default()
+    };
+    inspection::create(
+        &new,
+        actor_from_bytes(&[actor; 16]),
+        &EditContext::new(who, 0),
+    )
+    .unwrap()
+}
+
 impl Fixture {
     fn new(limits: HubLimits) -> Self {
-        let new = NewInspection {
-            lot_size: 500,
-            assignees: vec!["qc1".into()],
-            ..NewInspection::default()
-        };
-        let mut r = inspection::create(
-            &new,
-            actor_from_bytes(&[1; 16]),
-            &EditContext::new("office", 0),
-        )
-        .unwrap();
+        let mut r = qc1_inspection(500, 1, "office");
         Fixture {
             hub: hub_with(limits),
             doc: DocumentId::from_bytes([3; 16]),
@@ -666,18 +671,7 @@ fn a_record_pushed_whole_is_served_to_the_next_device_as_it_came() {
     let mut f = Fixture::new(HubLimits::default());
     f.connect(1, qc("qc1"), "tab-1");
     f.connect(2, qc("qc1"), "tab-2");
-    let new = NewInspection {
-        lot_size: 300,
-        assignees: vec!["qc1".into()],
-        ..NewInspection::default()
-    };
-    let mut made = inspection::create(
-        &new,
-        actor_from_bytes(&[9; 16]),
-        &EditContext::new("qc1", 0),
-    )
-    .unwrap()
-    .into_doc();
+    let mut made = qc1_inspection(300, 9, "qc1").into_doc();
     let id = DocumentId::from_bytes([8; 16]);
     let pushed = sync_device(&mut f, 1, "tab-1", id, &mut made);
     assert_eq!(pushed.len(), 1, "sent whole, in one chunk");
