@@ -78,11 +78,6 @@ impl SavedDoc {
             hashes,
         }
     }
-
-    /// Bytes held.
-    pub fn size(&self) -> usize {
-        self.bytes.len() + (self.heads.len() + self.hashes.len()) * 32
-    }
 }
 
 /// [`generate_sync_message`], reusing `saved` (and filling it) when the peer is sent the
