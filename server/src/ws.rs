@@ -93,8 +93,10 @@ async fn serve(
     let _permit = permit; // held for the connection's life: the connection limit
     let user = principal.user.clone();
     let Ok((conn, mut outbound)) = sync.connect(principal).await else {
+        tracing::debug!(%user, "sync connection refused: the sync service is stopping");
         return;
     };
+    tracing::debug!(%user, conn, "sync connection opened");
     let (mut sink, mut stream) = socket.split();
     let writer = tokio::spawn(async move {
         while let Some(out) = outbound.recv().await {
@@ -147,6 +149,7 @@ async fn serve(
             WsMessage::Ping(_) | WsMessage::Pong(_) => {}
         }
     }
+    tracing::debug!(%user, conn, "sync connection closed");
     sync.disconnect(conn).await;
     writer.abort();
 }

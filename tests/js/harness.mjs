@@ -80,7 +80,7 @@ export async function startServer() {
       bin,
       ["serve", "--bind", `127.0.0.1:${port}`, "--data", join(dir, "data"), "--demo",
         "--web", join(dir, "no-web")],
-      { stdio: ["ignore", fd, fd], env: { ...process.env, RUST_LOG: "info", NO_COLOR: "1" } },
+      { stdio: ["ignore", fd, fd], env: { ...process.env, NO_COLOR: "1" } },
     )
     let exited = false
     child.on("exit", () => { exited = true })

@@ -5,6 +5,8 @@
 //   GENDAN_BIN      the server binary (default: ../target/debug/gendan from web/)
 //   CHROMIUM        the browser (default: /usr/bin/chromium)
 //   E2E_OUT         where screenshots and logs go (default: web/e2e-output)
+//   GENDAN_LOG      the server's log filter (e.g. `info,gendan_server=debug`; the
+//                   server's own default when unset)
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -48,7 +50,7 @@ export async function startServer(name = 'e2e') {
   const log = fs.openSync(path.join(OUT, `server-${name}.log`), 'w');
   const proc = spawn(bin, ['serve', '--demo', '--bind', `127.0.0.1:${port}`, '--data', data, '--web', dist], {
     stdio: ['ignore', log, log],
-    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info' },
+    env: { ...process.env, NO_COLOR: '1' },
   });
   let exited = null;
   proc.on('exit', (code, signal) => {
@@ -116,6 +118,11 @@ export async function newTablet(browser, { locale = 'en-US' } = {}) {
   const page = await context.newPage();
   page.on('console', (m) => {
     if (m.type() === 'error') errors.push(m.text());
+    // Kept for the report of a wait that times out (see waitSynced).
+    if (m.type() === 'error' || m.type() === 'warning') {
+      page.gendanLog ??= [];
+      page.gendanLog.push(`${new Date().toISOString()} ${m.type()}: ${m.text()}`);
+    }
   });
   return { context, page, errors };
 }
@@ -170,22 +177,59 @@ export async function appLogin(page, base, username) {
   await page.getByTestId('statusbar').waitFor();
 }
 
-/** Waits until the app is connected and has nothing left to send. */
+/**
+ * Waits until the app is connected and has nothing left to send. On a timeout the error
+ * says what the status bar showed and what the page warned about, so that a failure in CI
+ * can be read without rerunning it.
+ */
 export async function waitSynced(page, ms = 30_000) {
-  await page.waitForFunction(
-    () => {
-      const bar = document.querySelector('[data-testid=statusbar]');
-      const recs = document.querySelector('[data-testid=unsynced-records]');
-      const photos = document.querySelector('[data-testid=pending-photos]');
-      return (
-        bar?.getAttribute('data-socket') === 'joined' &&
-        recs?.getAttribute('data-count') === '0' &&
-        photos?.getAttribute('data-count') === '0'
-      );
-    },
-    null,
-    { timeout: ms },
-  );
+  try {
+    await page.waitForFunction(
+      () => {
+        const bar = document.querySelector('[data-testid=statusbar]');
+        const recs = document.querySelector('[data-testid=unsynced-records]');
+        const photos = document.querySelector('[data-testid=pending-photos]');
+        return (
+          bar?.getAttribute('data-socket') === 'joined' &&
+          recs?.getAttribute('data-count') === '0' &&
+          photos?.getAttribute('data-count') === '0'
+        );
+      },
+      null,
+      { timeout: ms },
+    );
+  } catch (e) {
+    const seen = await page
+      .evaluate(() => {
+        const attr = (sel, a) => document.querySelector(sel)?.getAttribute(a) ?? null;
+        return {
+          socket: attr('[data-testid=statusbar]', 'data-socket'),
+          unsynced_records: attr('[data-testid=unsynced-records]', 'data-count'),
+          pending_photos: attr('[data-testid=pending-photos]', 'data-count'),
+          statusbar: document.querySelector('[data-testid=statusbar]')?.textContent ?? null,
+          url: location.href,
+          // The sync engine's own view (app.tsx puts it on window for support and tests).
+          engine: (() => {
+            const g = window.gendan;
+            if (!g) return null;
+            return {
+              status: g.status,
+              ws_ready_state: g.ws?.readyState ?? null,
+              stopped: g.stopped,
+              watchdog: g.watchdog != null,
+              reconnect_pending: g.reconnectTimer != null,
+              attempt: g.attempt,
+              connect_started_ms_ago: g.connectStartedMs ? Date.now() - g.connectStartedMs : null,
+              unsynced: [...(g.unsynced ?? new Map()).entries()],
+              unavailable: [...(g.unavailable ?? new Set())],
+            };
+          })(),
+        };
+      })
+      .catch((err) => ({ evaluate_failed: String(err) }));
+    const log = (page.gendanLog ?? []).slice(-20).join('\n  ');
+    throw new Error(`waitSynced: ${e.message}\n  saw ${JSON.stringify(seen)}\n  page warnings:\n  ${log || '(none)'}`);
+  }
 }
 
 /** Waits until the service worker controls the page (the app is precached). */

@@ -2,6 +2,7 @@
 // signature pad, confirmation dialogs and toasts. Every control is at least 48 px tall.
 
 import { createContext, type ComponentChildren } from 'preact';
+import { useSyncExternalStore } from 'preact/compat';
 import { useContext, useEffect, useRef, useState, useCallback } from 'preact/hooks';
 
 import { t, type MessageKey } from '../i18n';
@@ -14,29 +15,36 @@ import type { SyncEngine } from '../sync/engine';
 
 export const EngineContext = createContext<SyncEngine | null>(null);
 
-/** The engine; the component re-renders on every change the engine reports. */
+/**
+ * The engine; the component re-renders on every change the engine reports.
+ *
+ * Subscribing happens in an effect, after the render: a change reported in between (the
+ * socket joining while the status bar first paints) reaches no listener. Preact's
+ * `useSyncExternalStore` compares the version again once subscribed and renders anew if it
+ * moved; a plain `useState` + `useEffect` left the status bar on "connecting" for good.
+ */
 export function useEngine(): SyncEngine {
   const engine = useContext(EngineContext);
   if (!engine) throw new Error('no engine');
-  const [, setVersion] = useState(engine.version);
-  useEffect(() => engine.subscribe(() => setVersion(engine.version)), [engine]);
+  const subscribe = useCallback((f: () => void) => engine.subscribe(f), [engine]);
+  useSyncExternalStore(subscribe, () => engine.version);
   return engine;
 }
 
 // --- toasts ------------------------------------------------------------------------------
 
 type Toast = { id: number; text: string; kind: 'error' | 'info' };
-const toastListeners = new Set<(t: Toast[]) => void>();
+const toastListeners = new Set<() => void>();
 let toasts: Toast[] = [];
 let toastSeq = 0;
 
 export function toast(text: string, kind: 'error' | 'info' = 'info'): void {
   const item = { id: ++toastSeq, text, kind };
   toasts = [...toasts, item];
-  toastListeners.forEach((f) => f(toasts));
+  toastListeners.forEach((f) => f());
   setTimeout(() => {
     toasts = toasts.filter((x) => x.id !== item.id);
-    toastListeners.forEach((f) => f(toasts));
+    toastListeners.forEach((f) => f());
   }, kind === 'error' ? 8000 : 3500);
 }
 
@@ -45,12 +53,14 @@ export function toastError(e: unknown): void {
   toast(`${t('error.prefix')} ${errorText(e)}`, 'error');
 }
 
+function subscribeToasts(f: () => void): () => void {
+  toastListeners.add(f);
+  return () => void toastListeners.delete(f);
+}
+
+/** The toasts on screen (a toast raised before the first paint is shown too; see useEngine). */
 export function Toasts() {
-  const [list, setList] = useState<Toast[]>(toasts);
-  useEffect(() => {
-    toastListeners.add(setList);
-    return () => void toastListeners.delete(setList);
-  }, []);
+  const list = useSyncExternalStore(subscribeToasts, () => toasts);
   return (
     <div class="toasts" role="status" aria-live="polite">
       {list.map((x) => (
