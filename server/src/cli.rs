@@ -186,6 +186,7 @@ fn runtime() -> io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .on_thread_park(crate::memory::on_worker_idle)
+        .on_thread_stop(crate::memory::release_now)
         .build()
 }
 
@@ -407,6 +408,24 @@ mod tests {
             help.contains(&format!("({LOT_SIZE_MIN} to {LOT_SIZE_MAX})")),
             "{help}"
         );
+    }
+}
+
+#[cfg(test)]
+mod runtime_tests {
+    /// A runtime thread gives its free memory back before it ends: a blocking-pool thread
+    /// that went idle and exits would otherwise leave its free pages to the allocator's
+    /// abandoned list.
+    #[test]
+    fn runtime_threads_release_their_memory_when_they_stop() {
+        crate::memory::testing::install();
+        let rt = super::runtime().expect("a runtime");
+        let blocking = rt
+            .block_on(async { tokio::task::spawn_blocking(|| std::thread::current().id()).await })
+            .expect("the blocking task");
+        assert_eq!(crate::memory::testing::releases_on(blocking), 0);
+        drop(rt); // stops every thread of the runtime
+        assert_eq!(crate::memory::testing::releases_on(blocking), 1);
     }
 }
 

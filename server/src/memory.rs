@@ -29,6 +29,15 @@ thread_local! {
     static LAST_RELEASE: Cell<Option<Instant>> = const { Cell::new(None) };
 }
 
+/// Runs the release function now, when one is set: for threads of our own that go idle
+/// (the document reader) and for runtime threads about to exit, whose heap mimalloc would
+/// otherwise abandon with its free pages still held.
+pub fn release_now() {
+    if let Some(release) = RELEASE.get() {
+        release();
+    }
+}
+
 /// Called by a runtime worker as it parks (goes idle): runs the release function when one
 /// is set and this thread has not run it within [`RELEASE_INTERVAL`].
 pub fn on_worker_idle() {
@@ -50,39 +59,66 @@ pub fn on_worker_idle() {
     }
 }
 
+/// A release function for tests: it notes the thread that ran it.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::sync::Mutex;
+    use std::thread::ThreadId;
+
+    /// The threads that ran [`note_release`], in order (every test shares the one release
+    /// function, so each looks for its own thread).
+    pub(crate) static RELEASED_ON: Mutex<Vec<ThreadId>> = Mutex::new(Vec::new());
+
+    pub(crate) fn note_release() {
+        RELEASED_ON
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(std::thread::current().id());
+    }
+
+    /// Sets [`note_release`] as the release function.
+    pub(crate) fn install() {
+        super::set_release(note_release);
+    }
+
+    /// How many times `thread` released.
+    pub(crate) fn releases_on(thread: ThreadId) -> usize {
+        RELEASED_ON
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .filter(|t| **t == thread)
+            .count()
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
+    use super::testing::{install, releases_on};
     use super::*;
-
-    static RELEASES: AtomicUsize = AtomicUsize::new(0);
-
-    fn count_release() {
-        RELEASES.fetch_add(1, Ordering::SeqCst);
-    }
 
     #[test]
     fn an_idle_worker_releases_at_most_once_per_interval() {
-        set_release(count_release);
+        install();
         // A new thread: its own last-release time.
         std::thread::spawn(|| {
-            let before = RELEASES.load(Ordering::SeqCst);
+            let me = std::thread::current().id();
             for _ in 0..1000 {
                 on_worker_idle();
             }
-            assert_eq!(RELEASES.load(Ordering::SeqCst) - before, 1);
+            assert_eq!(releases_on(me), 1);
             LAST_RELEASE.with(|last| last.set(Some(Instant::now() - RELEASE_INTERVAL)));
             on_worker_idle();
-            assert_eq!(RELEASES.load(Ordering::SeqCst) - before, 2);
+            assert_eq!(releases_on(me), 2);
+            release_now();
+            assert_eq!(releases_on(me), 3);
         })
         .join()
         .expect("the worker thread");
         // Another thread has a clock of its own.
         std::thread::spawn(|| {
-            let before = RELEASES.load(Ordering::SeqCst);
             on_worker_idle();
-            assert_eq!(RELEASES.load(Ordering::SeqCst) - before, 1);
+            assert_eq!(releases_on(std::thread::current().id()), 1);
         })
         .join()
         .expect("the second worker thread");

@@ -16,6 +16,10 @@ use crate::quarantine::{Quarantine, QuarantineEntry, new_id};
 use crate::store::{Batch, Store};
 use crate::sync::{SyncStorage, Turn};
 
+/// How long the document reader waits with nothing to read before it gives its free
+/// memory back to the system (see [`crate::memory`]).
+const READER_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Reads documents on a thread of its own, for the sync service.
 ///
 /// Why: the allocator (mimalloc) gives each thread its own pages. Reading a document makes
@@ -28,6 +32,9 @@ use crate::sync::{SyncStorage, Turn};
 #[derive(Debug)]
 struct Loader {
     jobs: mpsc::Sender<LoadJob>,
+    /// The reader thread (tests look for its releases).
+    #[cfg_attr(not(test), allow(dead_code, reason = "read by the tests only"))]
+    thread: std::thread::ThreadId,
 }
 
 /// One document to read, and where the answer goes.
@@ -41,17 +48,34 @@ impl Loader {
     /// Starts the thread; it ends when the last [`ServerStorage`] clone is dropped.
     fn start() -> Option<Arc<Loader>> {
         let (jobs, rx) = mpsc::channel::<LoadJob>();
-        std::thread::Builder::new()
+        let handle = std::thread::Builder::new()
             .name("gendan-doc-reader".into())
             .spawn(move || {
-                while let Ok(job) = rx.recv() {
-                    let _ = job
-                        .reply
-                        .send(job.docs.load(&job.id).map_err(|e| e.to_string()));
+                // Whether documents were read since this thread last gave its free memory
+                // back: it does so once it has had nothing to read for READER_IDLE.
+                let mut read_since_release = false;
+                loop {
+                    match rx.recv_timeout(READER_IDLE) {
+                        Ok(job) => {
+                            let _ = job
+                                .reply
+                                .send(job.docs.load(&job.id).map_err(|e| e.to_string()));
+                            read_since_release = true;
+                        }
+                        Err(mpsc::RecvTimeoutError::Timeout) => {
+                            if std::mem::take(&mut read_since_release) {
+                                crate::memory::release_now();
+                            }
+                        }
+                        Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                    }
                 }
             })
             .ok()?;
-        Some(Arc::new(Loader { jobs }))
+        Some(Arc::new(Loader {
+            jobs,
+            thread: handle.thread().id(),
+        }))
     }
 
     /// Reads `id` on the loader's thread; `None` if the thread is gone.
@@ -478,11 +502,32 @@ mod tests {
         );
         let inline = ServerStorage {
             loader: None,
-            ..storage
+            ..storage.clone()
         };
         assert_eq!(
             SyncStorage::load(&inline, &doc).unwrap(),
             Some(b"firstsecond".to_vec())
         );
+    }
+
+    #[test]
+    fn the_reader_thread_gives_memory_back_once_idle_after_reading() {
+        crate::memory::testing::install();
+        let storage = ServerStorage::new(Arc::new(MemoryStore::new()));
+        let reader = storage.loader.as_ref().expect("the reader thread").thread;
+        let released = || crate::memory::testing::releases_on(reader);
+        // Idle with nothing read: nothing to give back.
+        std::thread::sleep(READER_IDLE * 2 + READER_IDLE / 2);
+        assert_eq!(released(), 0);
+        // After reading, once idle for READER_IDLE: once, not again while idle.
+        let doc = DocumentId::from_bytes([7; 16]);
+        assert_eq!(SyncStorage::load(&storage, &doc).unwrap(), None);
+        let deadline = std::time::Instant::now() + READER_IDLE * 10;
+        while released() == 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(READER_IDLE / 10);
+        }
+        assert_eq!(released(), 1);
+        std::thread::sleep(READER_IDLE * 2 + READER_IDLE / 2);
+        assert_eq!(released(), 1);
     }
 }

@@ -29,10 +29,11 @@ use super::{
 
 /// Bytes of sled's page cache, as sled counts them (the nodes it holds take about three
 /// times that on the heap). Documents a server is working on are held by the sync service,
-/// not read again from here, so a small cache costs little: with 100,000 records stored a
-/// 10,000-record pull took the same time with 8, 16 and 64 MiB, and the server's memory at
-/// rest was 175, 175 and 270 MB (BENCHMARKS.md).
-pub const CACHE_BYTES: u64 = 16 * 1024 * 1024;
+/// not read again from here, so a small cache costs little. With 100,000 records stored, a
+/// 10,000-record pull took the same time (3.1–3.4 s) with 4 and 16 MiB, and the server's
+/// memory at rest was 117.5–134.4 MB with 4 MiB against 128.3–150.5 MB with 16
+/// (BENCHMARKS.md, fix 24; earlier, 64 MiB had cost 270 MB at rest).
+pub const CACHE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// The key that counts writes.
 const WRITES_KEY: &[u8] = b"meta/writes";
