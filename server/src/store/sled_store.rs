@@ -31,7 +31,7 @@ use super::{
 /// times that on the heap). Documents a server is working on are held by the sync service,
 /// not read again from here, so a small cache costs little. With 100,000 records stored, a
 /// 10,000-record pull took the same time (3.1–3.4 s) with 4 and 16 MiB, and the server's
-/// memory at rest was 117.5–134.4 MB with 4 MiB against 128.3–150.5 MB with 16
+/// memory at rest was 117.5–134.4 MB with 4 MiB against 121.1–150.5 MB with 16
 /// (BENCHMARKS.md, fix 24; earlier, 64 MiB had cost 270 MB at rest).
 pub const CACHE_BYTES: u64 = 4 * 1024 * 1024;
 
