@@ -8,7 +8,7 @@
 //! same group commit, projections and index upkeep. Then `gendan serve` is started on that
 //! store, one new office device pulls a sample of the records (loading them into the hub),
 //! disconnects, and the server is left idle until it unloads them (30 s); its RSS is read
-//! then.
+//! then, counted page by page ([`target::rss_exact`]).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -45,7 +45,7 @@ pub struct RestResult {
     pub fill_secs: f64,
     /// Bytes of the data folder after the fill.
     pub store_bytes: u64,
-    /// RSS once `gendan serve` answered.
+    /// RSS once `gendan serve` answered (page by page).
     pub rss_start: u64,
     /// Records the new device pulled, and how long it took.
     pub pulled: usize,
@@ -53,7 +53,7 @@ pub struct RestResult {
     pub pull_secs: f64,
     /// Peak RSS (VmHWM) up to the idle point.
     pub rss_peak: u64,
-    /// RSS after the server went idle.
+    /// RSS after the server went idle (counted page by page: [`target::rss_exact`]).
     pub rss_idle: u64,
     /// Documents the server still held in memory then (its `/metrics`).
     pub docs_in_memory: Option<u64>,
@@ -244,7 +244,7 @@ pub async fn memory_at_rest(bin: &Path, p: &Params, from: Option<&Path>) -> Rest
     let t = Target::gendan(bin, Some(&data), &[]);
     let pid = t.pid();
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let (rss_start, _) = target::rss(pid);
+    let rss_start = target::rss_exact(pid);
     let token = t.login("bench-office");
     let shared = Arc::new(Shared::default());
     let office = Device::new(
@@ -273,7 +273,8 @@ pub async fn memory_at_rest(bin: &Path, p: &Params, from: Option<&Path>) -> Rest
             break;
         }
     }
-    let (rss_idle, rss_peak) = target::rss(pid);
+    let rss_idle = target::rss_exact(pid);
+    let (_, rss_peak) = target::rss(pid);
     if shared.failures.load(std::sync::atomic::Ordering::Relaxed) > 0 {
         eprintln!(
             "  memory at rest: pull failures: {:?}",

@@ -228,6 +228,24 @@ pub fn rss(pid: u32) -> (u64, u64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
+/// Resident memory now, in bytes, counted page by page (`Rss` of `/proc/<pid>/smaps_rollup`);
+/// VmRSS when that file cannot be read.
+///
+/// Why not VmRSS: the kernel keeps it in per-CPU counters that it adds up lazily. Read
+/// right after the server freed the documents it unloaded, VmRSS was about 6 MB below
+/// the page count, and matched it two seconds later (BENCHMARKS.md, memory at rest).
+pub fn rss_exact(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Rss:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<u64>().ok())
+        })
+        .map_or_else(|| rss(pid).0, |kb| kb * 1024)
+}
+
 /// CPU seconds used so far (user + system).
 pub fn cpu_seconds(pid: u32) -> f64 {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
