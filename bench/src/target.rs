@@ -319,3 +319,33 @@ impl RssSampler {
 pub fn default_reference_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/bench-reference")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resident_memory_is_read_both_ways_and_agrees() {
+        let me = std::process::id();
+        // Touch 32 MB so that both readings are well above zero.
+        let block = vec![1u8; 32 << 20];
+        let exact = rss_exact(me);
+        let (vm_rss, vm_hwm) = rss(me);
+        assert!(block.iter().step_by(4096).all(|b| *b == 1));
+        assert!(exact >= 32 << 20, "page count {exact}");
+        assert!(vm_rss >= 16 << 20, "VmRSS {vm_rss}");
+        assert!(vm_hwm >= vm_rss);
+        // The two differ by the kernel's counter lag, not by a factor.
+        assert!(
+            exact / 2 < vm_rss && vm_rss / 2 < exact,
+            "{exact} vs {vm_rss}"
+        );
+    }
+
+    #[test]
+    fn a_process_that_is_gone_reads_as_zero() {
+        // Above the kernel's largest pid (4,194,304).
+        assert_eq!(rss_exact(u32::MAX), 0);
+        assert_eq!(rss(u32::MAX), (0, 0));
+    }
+}
