@@ -111,6 +111,9 @@ pub enum AccountError {
     /// There are already [`USERS_MAX`] users.
     #[error("there are already {USERS_MAX} users")]
     TooManyUsers,
+    /// The change would leave no enabled administrator: nobody could manage users any more.
+    #[error("{0} is the last enabled administrator; make another user admin first")]
+    LastAdmin(String),
     /// The session lifetime is zero or over [`TOKEN_TTL_MS_MAX`].
     #[error("a session lifetime of {0} ms is outside 1..={TOKEN_TTL_MS_MAX}")]
     BadTtl(u64),
@@ -394,6 +397,42 @@ impl Accounts {
         Ok(record.user)
     }
 
+    /// Moves the user to another role, factory or warehouse (what decides which records
+    /// they see) and answers the user. A factory user needs a factory, as at
+    /// [`Accounts::add_user`]; the last enabled administrator keeps the admin role. Open
+    /// sessions see the change at their next request; the sync service brings the user's
+    /// index in line with the new scope and applies it to a live connection at its next
+    /// message ([`Accounts::version`]).
+    pub fn set_scope(
+        &self,
+        username: &str,
+        role: Role,
+        factory: Option<String>,
+        warehouse: Option<String>,
+    ) -> Result<User, AccountError> {
+        check_username(username)?;
+        for (what, value) in [("the factory", &factory), ("the warehouse", &warehouse)] {
+            if let Some(value) = value {
+                check_name(what, value)?;
+            }
+        }
+        if role == Role::Factory && factory.is_none() {
+            return Err(AccountError::FactoryMissing);
+        }
+        let _writing = lock(&self.writes);
+        let mut record = self
+            .record(username)?
+            .ok_or_else(|| AccountError::UnknownUser(username.to_string()))?;
+        if record.user.role == Role::Admin && role != Role::Admin && !record.user.disabled {
+            self.check_other_admin(username)?;
+        }
+        record.user.role = role;
+        record.user.factory = factory;
+        record.user.warehouse = warehouse;
+        self.save(&record)?;
+        Ok(record.user)
+    }
+
     /// Disables the user and ends every session of theirs; returns how many were ended.
     pub fn disable(&self, username: &str) -> Result<usize, AccountError> {
         self.set_disabled(username, true)?;
@@ -574,8 +613,25 @@ impl Accounts {
         let mut record = self
             .record(username)?
             .ok_or_else(|| AccountError::UnknownUser(username.to_string()))?;
+        if disabled && !record.user.disabled && record.user.role == Role::Admin {
+            self.check_other_admin(username)?;
+        }
         record.user.disabled = disabled;
         self.save(&record)
+    }
+
+    /// Refuses a change that takes `username`, an enabled administrator, out of that role
+    /// when no other enabled administrator is left. Called with the write lock held.
+    fn check_other_admin(&self, username: &str) -> Result<(), AccountError> {
+        let others = self
+            .list_users()?
+            .iter()
+            .any(|u| u.role == Role::Admin && !u.disabled && u.username != username);
+        if others {
+            Ok(())
+        } else {
+            Err(AccountError::LastAdmin(username.to_string()))
+        }
     }
 
     /// A user's sessions as `(token hash, session)`.

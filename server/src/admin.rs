@@ -47,6 +47,9 @@ pub enum UserCommand {
     /// Set a user's job titles (which approval steps they may decide), replacing the ones
     /// they had; with no --title, clears them. Prints the user.
     Title(UserTitleArgs),
+    /// Move a user to another role, factory or warehouse (which decide the records they
+    /// see); their device's list follows at its next login. Prints the user.
+    Scope(UserScopeArgs),
 }
 
 /// The arguments of `gendan user add`.
@@ -91,6 +94,26 @@ pub struct UserTitleArgs {
     /// A job title; repeat for several; none clears them.
     #[arg(long, value_name = "TITLE")]
     pub title: Vec<String>,
+}
+
+/// The arguments of `gendan user scope`.
+#[derive(Debug, Args)]
+pub struct UserScopeArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// The user.
+    #[arg(long)]
+    pub username: String,
+    /// The new role: admin, merchandiser, sales, qc, warehouse, shipping, approver or
+    /// factory.
+    #[arg(long)]
+    pub role: Role,
+    /// The factory (required for --role factory); without it the user has none.
+    #[arg(long)]
+    pub factory: Option<String>,
+    /// The warehouse; without it the user has none.
+    #[arg(long)]
+    pub warehouse: Option<String>,
 }
 
 /// The arguments of commands that name one user.
@@ -227,6 +250,15 @@ pub fn user(command: &UserCommand, out: &mut impl Write) -> Result<(), AdminErro
         UserCommand::Title(args) => {
             let user =
                 accounts(&args.data, false)?.set_titles(&args.username, args.title.clone())?;
+            answer(out, &json!({ "user": user }))
+        }
+        UserCommand::Scope(args) => {
+            let user = accounts(&args.data, false)?.set_scope(
+                &args.username,
+                args.role,
+                args.factory.clone(),
+                args.warehouse.clone(),
+            )?;
             answer(out, &json!({ "user": user }))
         }
         UserCommand::Passwd(args) => {

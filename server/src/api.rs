@@ -122,6 +122,11 @@ pub fn route_table() -> Vec<RouteEntry> {
             "/users/{username}/titles",
             post(admin::set_titles),
         ),
+        (
+            Method::POST,
+            "/users/{username}/scope",
+            post(admin::set_scope),
+        ),
         (Method::GET, "/quarantine", get(admin::list_quarantine)),
         (
             Method::GET,

@@ -140,6 +140,10 @@ fn index_key(user: &str) -> Vec<u8> {
     format!("index/{user}").into_bytes()
 }
 
+fn index_scope_key(user: &str) -> Vec<u8> {
+    format!("index_scope/{user}").into_bytes()
+}
+
 fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -314,6 +318,9 @@ impl ServerStorage {
         for (user, doc) in &turn.new_indexes {
             batch.put(index_key(user), doc.to_string().into_bytes());
         }
+        for (user, scope) in &turn.index_scopes {
+            batch.put(index_scope_key(user), scope.as_bytes().to_vec());
+        }
         self.store.apply(batch).map_err(|e| e.to_string())?;
         self.store.flush().map_err(|e| e.to_string())?;
         Ok(())
@@ -372,6 +379,19 @@ impl SyncStorage for ServerStorage {
         }
     }
 
+    fn index_scope(&self, user: &str) -> Result<Option<String>, String> {
+        match self
+            .store
+            .get(&index_scope_key(user))
+            .map_err(|e| e.to_string())?
+        {
+            Some(v) => String::from_utf8(v)
+                .map(Some)
+                .map_err(|_| format!("the index scope of {user} is damaged")),
+            None => Ok(None),
+        }
+    }
+
     fn field_users(&self) -> Result<Vec<Principal>, String> {
         Ok(self
             .accounts
@@ -380,6 +400,16 @@ impl SyncStorage for ServerStorage {
             .into_iter()
             .filter(|u| !u.disabled && !u.role.is_office())
             .map(|u| u.principal())
+            .collect())
+    }
+
+    fn all_users(&self) -> Result<Vec<(Principal, bool)>, String> {
+        Ok(self
+            .accounts
+            .list_users()
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|u| (u.principal(), u.disabled))
             .collect())
     }
 

@@ -72,6 +72,11 @@ pub trait SyncStorage: Send + Sync + 'static {
     fn index_doc(&self, user: &str) -> Result<Option<DocumentId>, String>;
     /// Every user who may have an index (field roles), with what decides their scope.
     fn field_users(&self) -> Result<Vec<Principal>, String>;
+    /// Every user, disabled or not, as `(principal, disabled)`.
+    fn all_users(&self) -> Result<Vec<(Principal, bool)>, String>;
+    /// The scope (see [`scope_of`]) `user`'s index was last filled or brought in line with;
+    /// `None` for an index made before scopes were kept, or none.
+    fn index_scope(&self, user: &str) -> Result<Option<String>, String>;
     /// The users whose index lists `doc` now.
     fn index_members(&self, doc: &DocumentId) -> Result<BTreeSet<String>, String>;
     /// Records that may be in `p`'s scope (by assignee, creator, factory or warehouse),
@@ -87,6 +92,23 @@ pub trait SyncStorage: Send + Sync + 'static {
     /// ([`Turn::catalog_pending`] not yet followed by [`Turn::catalog_done`]).
     fn catalog_pending(&self) -> Result<Vec<DocumentId>, String>;
 }
+
+/// What decides which records a field user's index lists, besides their name: the role,
+/// factory and warehouse ([`record_access`] reads nothing else of the account). Kept with
+/// each index, so that an index filled under another scope is brought in line.
+pub fn scope_of(p: &Principal) -> String {
+    format!(
+        "{}/{}/{}",
+        p.role.as_str(),
+        p.factory.as_deref().unwrap_or(""),
+        p.warehouse.as_deref().unwrap_or("")
+    )
+}
+
+/// The scope kept for the index of a user who is disabled or has an office role: their
+/// index is not kept up to date meanwhile, so it is brought in line when they are a field
+/// user again, whatever their scope then.
+pub const SCOPE_INACTIVE: &str = "inactive";
 
 /// The scope fields of a record, as its summary has them.
 pub fn header_of(s: &Summary) -> gendan_core::record::RecordHeader {
@@ -115,6 +137,9 @@ pub struct Turn {
     pub members: Vec<(DocumentId, BTreeSet<String>)>,
     /// Index documents created this turn (user, document).
     pub new_indexes: Vec<(String, DocumentId)>,
+    /// The scope each index named was filled or brought in line with this turn (user,
+    /// [`scope_of`]).
+    pub index_scopes: Vec<(String, String)>,
     /// Changes made by the server on behalf of an office user (REST), for attribution.
     pub local: Vec<(DocumentId, String, Vec<automerge::ChangeHash>)>,
     /// Documents to compact after the turn is durable, with their full snapshots.
@@ -136,6 +161,7 @@ impl Turn {
             && self.summaries.is_empty()
             && self.members.is_empty()
             && self.new_indexes.is_empty()
+            && self.index_scopes.is_empty()
             && self.local.is_empty()
             && self.blob_refs.is_empty()
             && self.catalog_pending.is_empty()
@@ -440,7 +466,12 @@ impl Loop {
                         }
                     }
                     self.metrics.docs_loaded.store(self.hub.loaded_count() as u64, Ordering::Relaxed);
-                    continue;
+                    if self.storage.accounts_version() == self.accounts_seen {
+                        continue;
+                    }
+                    // An account changed and no message came since: a turn without events
+                    // applies it (`refresh_accounts`), so a user moved to another factory
+                    // sees their new list without waiting for their device to speak.
                 }
             }
             while events.len() < self.config.batch_events_max {
@@ -452,6 +483,7 @@ impl Loop {
             let mut shutdown = None;
             let mut turn = Turn::default();
             let mut pending = Pending::default();
+            self.refresh_accounts(&mut turn, &mut pending);
             for ev in events {
                 if let Event::Shutdown { reply } = ev {
                     shutdown = Some(reply);
@@ -518,7 +550,6 @@ impl Loop {
                     .store(self.conns.len() as u64, Ordering::Relaxed);
             }
             Event::Frame { conn, bytes } => {
-                self.refresh_accounts();
                 self.metrics.frames_in.fetch_add(1, Ordering::Relaxed);
                 self.metrics
                     .bytes_in
@@ -557,6 +588,12 @@ impl Loop {
                 pending.replies.push((reply, result));
             }
             Event::EnsureIndex { user, reply } => {
+                // The account as the request read it, which may be newer than what the
+                // last turn saw: its index is brought in line with it first. A failure
+                // there leaves the index as it was rather than refuse the login.
+                if let Err(e) = self.reconcile_index(&user, turn, pending) {
+                    tracing::error!(user = %user.user, error = %e, "bringing an index in line with a changed scope failed");
+                }
                 let result = self.ensure_index(&user, turn, pending);
                 pending.index_replies.push((reply, result));
             }
@@ -564,16 +601,37 @@ impl Loop {
         }
     }
 
-    /// When any account changed since the connections' principals were read, reads the
-    /// accounts of the connected users again and hands them to the hub: a change of job
-    /// titles, role or scope applies to the next message of a live connection, and a
-    /// disabled user's connections are closed. One atomic read per message otherwise.
-    fn refresh_accounts(&mut self) {
+    /// When any account changed since the connections' principals were read (checked at
+    /// the start of every turn, and at the tick when no message comes), reads the accounts
+    /// of the connected users again and hands them to the hub: a change of job titles, role
+    /// or scope applies to the next message of a live connection, and a disabled user's
+    /// connections are closed. Then every field user's index made under another scope is
+    /// brought in line ([`Loop::reconcile_index`]). One atomic read a turn otherwise.
+    fn refresh_accounts(&mut self, turn: &mut Turn, pending: &mut Pending) {
         let version = self.storage.accounts_version();
         if version == self.accounts_seen {
             return;
         }
         self.accounts_seen = version;
+        match self.storage.all_users() {
+            Ok(users) => {
+                for (p, disabled) in users {
+                    let result = if disabled || p.role.is_office() {
+                        self.mark_index_inactive(&p.user, turn)
+                    } else {
+                        self.reconcile_index(&p, turn, pending)
+                    };
+                    if let Err(e) = result {
+                        self.accounts_seen = version.wrapping_sub(1);
+                        tracing::error!(user = %p.user, error = %e, "bringing an index in line with a changed scope failed");
+                    }
+                }
+            }
+            Err(e) => {
+                self.accounts_seen = version.wrapping_sub(1);
+                tracing::error!(error = %e, "reading the accounts failed");
+            }
+        }
         for user in self.hub.connected_users() {
             match self.storage.principal(&user) {
                 Ok(Some(p)) => {
@@ -669,12 +727,7 @@ impl Loop {
         turn: &mut Turn,
         pending: &mut Pending,
     ) -> Result<DocumentId, String> {
-        if let Some(id) = self.index_docs.get(&p.user) {
-            return Ok(*id);
-        }
-        if let Some(id) = self.storage.index_doc(&p.user)? {
-            self.index_docs.insert(p.user.clone(), id);
-            self.hub.register_index(&p.user, id);
+        if let Some(id) = self.existing_index(&p.user)? {
             return Ok(id);
         }
         let id = DocumentId::from_bytes(random_bytes16());
@@ -705,8 +758,126 @@ impl Loop {
             .apply_local(id, changes)
             .map_err(|e| e.to_string())?;
         turn.new_indexes.push((p.user.clone(), id));
+        turn.index_scopes.push((p.user.clone(), scope_of(p)));
         self.drain(pending, turn);
         Ok(id)
+    }
+
+    /// Brings `p`'s index in line with their scope when it was filled under another (an
+    /// administrator moved them to another role, factory or warehouse): the records it
+    /// lists that `p` may no longer read leave it, and the records now in `p`'s scope join
+    /// it, as [`Loop::ensure_index`] fills a new index; the index membership of each record
+    /// follows in the same turn. Nothing to do for a user without an index (theirs is
+    /// filled under the current scope when first asked for) or whose scope is unchanged.
+    fn reconcile_index(
+        &mut self,
+        p: &Principal,
+        turn: &mut Turn,
+        pending: &mut Pending,
+    ) -> Result<(), String> {
+        let scope = scope_of(p);
+        if self.index_scope(&p.user, turn)?.as_deref() == Some(scope.as_str()) {
+            return Ok(());
+        }
+        let Some(index) = self.existing_index(&p.user)? else {
+            return Ok(());
+        };
+        self.ensure_loaded(index, turn, pending)?;
+        let listed = self
+            .hub
+            .with_document(&index, summary::index_entries)
+            .unwrap_or_default();
+        let mut edits: Vec<(String, Option<Summary>)> = listed
+            .iter()
+            .filter(|(_, s)| record_access(p, &header_of(s)) == Access::None)
+            .map(|(id, _)| (id.clone(), None))
+            .collect();
+        // Records in scope join; those listed already take their summary as it is now (an
+        // index left inactive missed the updates meanwhile).
+        for (record, s) in self.storage.scope_candidates(p)? {
+            let key = record.to_string();
+            if record_access(p, &header_of(&s)) == Access::None {
+                continue;
+            }
+            let listed_as = listed.iter().find(|(id, _)| *id == key).map(|(_, l)| l);
+            if listed_as != Some(&s) {
+                edits.push((key, Some(s)));
+            }
+        }
+        if !edits.is_empty() {
+            let actor = self.actor.clone();
+            let edited = self.hub.edit_local(index, &actor, |idx| {
+                for (key, put) in &edits {
+                    match put {
+                        Some(s) => summary::index_put(idx, key, s),
+                        None => summary::index_remove(idx, key),
+                    }
+                    .map_err(|e| e.to_string())?;
+                }
+                idx.commit_with(
+                    automerge::transaction::CommitOptions::default()
+                        .with_message("server: scope changed")
+                        .with_time(now_ms() / 1000),
+                );
+                Ok::<(), String>(())
+            });
+            edited.unwrap_or_else(|| Err(format!("index {index} is not loaded")))?;
+            for (key, put) in &edits {
+                let Ok(doc) = key.parse::<DocumentId>() else {
+                    continue;
+                };
+                let mut members = match turn.members.iter().rev().find(|(d, _)| *d == doc) {
+                    Some((_, m)) => m.clone(),
+                    None => self.storage.index_members(&doc)?,
+                };
+                if put.is_some() {
+                    members.insert(p.user.clone());
+                } else {
+                    members.remove(&p.user);
+                }
+                turn.members.push((doc, members));
+                // Its next update compares with the store, not with what was cached.
+                self.catalog.remove(&doc);
+            }
+            tracing::info!(user = %p.user, changed = edits.len(), "index brought in line with a changed scope");
+        }
+        turn.index_scopes.push((p.user.clone(), scope));
+        self.drain(pending, turn);
+        Ok(())
+    }
+
+    /// Marks the index of a user who is disabled or has an office role as not kept up to
+    /// date ([`SCOPE_INACTIVE`]), if they have one.
+    fn mark_index_inactive(&mut self, user: &str, turn: &mut Turn) -> Result<(), String> {
+        if self.index_scope(user, turn)?.as_deref() == Some(SCOPE_INACTIVE)
+            || self.existing_index(user)?.is_none()
+        {
+            return Ok(());
+        }
+        turn.index_scopes
+            .push((user.to_string(), SCOPE_INACTIVE.to_string()));
+        Ok(())
+    }
+
+    /// The scope `user`'s index was last brought in line with, counting this turn's.
+    fn index_scope(&self, user: &str, turn: &Turn) -> Result<Option<String>, String> {
+        match turn.index_scopes.iter().rev().find(|(u, _)| u == user) {
+            Some((_, s)) => Ok(Some(s.clone())),
+            None => self.storage.index_scope(user),
+        }
+    }
+
+    /// `user`'s index document if one was made (registered with the hub).
+    fn existing_index(&mut self, user: &str) -> Result<Option<DocumentId>, String> {
+        if let Some(id) = self.index_docs.get(user) {
+            return Ok(Some(*id));
+        }
+        let found = self.storage.index_doc(user)?;
+        if let Some(id) = found {
+            self.index_docs.insert(user.to_string(), id);
+            self.hub.register_index(user, id);
+        }
+        Ok(found)
     }
 
     /// Takes the hub's output until it has nothing more, loading what it asks for.

@@ -138,12 +138,51 @@ fn user_add_then_list() {
     let cleared = ok(&["user", "title", "--data", data, "--username", "zhao"]);
     assert_eq!(cleared["user"]["titles"], serde_json::json!([]));
 
+    // `user scope` moves the factory user to another factory; a factory user without one,
+    // and an unknown role, are refused and change nothing.
+    let moved = ok(&[
+        "user",
+        "scope",
+        "--data",
+        data,
+        "--username",
+        "ningbo",
+        "--role",
+        "factory",
+        "--factory",
+        "Shaoxing Dye",
+    ]);
+    assert_eq!(moved["user"]["factory"], "Shaoxing Dye");
+    assert_eq!(moved["user"]["role"], "factory");
+    let message = refused(&[
+        "user",
+        "scope",
+        "--data",
+        data,
+        "--username",
+        "ningbo",
+        "--role",
+        "factory",
+    ]);
+    assert!(message.contains("factory"), "{message}");
+    let message = refused(&[
+        "user",
+        "scope",
+        "--data",
+        data,
+        "--username",
+        "ningbo",
+        "--role",
+        "owner",
+    ]);
+    assert!(message.contains("owner"), "{message}");
+
     let listed = ok(&["user", "list", "--data", data]);
     let users = listed["users"].as_array().unwrap();
     assert_eq!(users.len(), 3);
     assert_eq!(users[0]["username"], "li.wei");
     assert_eq!(users[0]["display_name"], "Li Wei");
-    assert_eq!(users[1]["factory"], "Ningbo Knit");
+    assert_eq!(users[1]["factory"], "Shaoxing Dye");
     assert!(
         !listed.to_string().contains("argon2"),
         "no hashes in the list"

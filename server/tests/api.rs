@@ -14,7 +14,7 @@ use gendan_core::access::Role;
 use gendan_core::aql::{self, Aql, InspectionLevel};
 use gendan_core::protocol::hub::{HubConfig, HubLimits};
 use gendan_core::protocol::{DocumentId, PeerId, StorageId};
-use gendan_server::accounts::{LoginLimiter, NewUser};
+use gendan_server::accounts::{AccountError, LoginLimiter, NewUser};
 use gendan_server::api::admin::QUARANTINE_LIMIT_MAX;
 use gendan_server::api::records::{AT_HEADS_MAX, HISTORY_LIMIT_MAX, LIST_ROUNDS_MAX};
 use gendan_server::blobs::{BlobStore, PART_BYTES_MAX};
@@ -2282,4 +2282,260 @@ async fn a_live_sync_connection_sees_its_users_new_job_titles() {
         }
     }
     assert!(closed, "a disabled user's connection is closed");
+}
+
+/// The record ids `user`'s stored index lists, read without asking the sync service
+/// (asking would bring the index in line itself).
+fn stored_index_of(s: &Server, user: &str) -> Vec<String> {
+    use gendan_server::sync::SyncStorage;
+    let Some(index) = s.state.storage.index_doc(user).unwrap() else {
+        return Vec::new();
+    };
+    let bytes = s
+        .state
+        .storage
+        .docs
+        .load(&index.to_string())
+        .unwrap()
+        .expect("the index is stored");
+    let mut listed = gendan_core::summary::index_ids(&AutoCommit::load(&bytes).unwrap());
+    listed.sort();
+    listed
+}
+
+/// Waits (up to 10 s) for `user`'s stored index to list exactly `expected`.
+async fn stored_index_becomes(s: &Server, user: &str, expected: &[&str]) {
+    let mut expected: Vec<String> = expected.iter().map(|e| (*e).to_string()).collect();
+    expected.sort();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let listed = stored_index_of(s, user);
+        if listed == expected {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{user}'s index lists {listed:?}, not {expected:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_user_moved_to_another_factory_gets_that_factorys_list() {
+    let s = server().await;
+    let merch = s.login("merch").await;
+    let admin = s.login("admin").await;
+    let at_f1 = s.create(&merch, inspection("At F1", "F1", &[])).await;
+    let at_f2 = s.create(&merch, inspection("At F2", "F2", &[])).await;
+    let factory = s.login("factory1").await;
+    assert_eq!(stored_index_of(&s, "factory1"), std::slice::from_ref(&at_f1));
+    let page = s.get("/api/v1/records", &factory).await.json();
+    assert_eq!(ids(&page), [at_f1.as_str()]);
+
+    // The administrator moves factory1 to F2. Nothing else happens: the sync service
+    // notices the changed account by itself and brings the index in line.
+    let moved = s
+        .post(
+            "/api/v1/users/factory1/scope",
+            &admin,
+            json!({ "role": "factory", "factory": "F2" }),
+        )
+        .await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.error());
+    assert_eq!(moved.json()["factory"], "F2");
+    stored_index_becomes(&s, "factory1", &[&at_f2]).await;
+    // The REST list agrees (it also counts what the index lists), and the F1 record is
+    // gone for them.
+    let page = s.get("/api/v1/records", &factory).await.json();
+    assert_eq!(ids(&page), [at_f2.as_str()]);
+    let gone = s.get(&format!("/api/v1/records/{at_f1}"), &factory).await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+
+    // Made a merchandiser for a while: their field index is not kept meanwhile, so a record
+    // made at F2 then is listed when they are a factory user at F2 again, although their
+    // scope is the same as before.
+    let office = s
+        .post(
+            "/api/v1/users/factory1/scope",
+            &admin,
+            json!({ "role": "merchandiser" }),
+        )
+        .await;
+    assert_eq!(office.status, StatusCode::OK, "{}", office.error());
+    assert_eq!(office.json()["factory"], Value::Null);
+    // Wait for the service to see the account before the record is made.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while stored_scope_of(&s, "factory1").as_deref() != Some(sync::SCOPE_INACTIVE) {
+        assert!(
+            Instant::now() < deadline,
+            "the index is never marked inactive"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let later = s.create(&merch, inspection("Later at F2", "F2", &[])).await;
+    let back = s
+        .post(
+            "/api/v1/users/factory1/scope",
+            &admin,
+            json!({ "role": "factory", "factory": "F2" }),
+        )
+        .await;
+    assert_eq!(back.status, StatusCode::OK, "{}", back.error());
+    stored_index_becomes(&s, "factory1", &[&at_f2, &later]).await;
+}
+
+/// The scope the store keeps for `user`'s index.
+fn stored_scope_of(s: &Server, user: &str) -> Option<String> {
+    use gendan_server::sync::SyncStorage;
+    s.state.storage.index_scope(user).unwrap()
+}
+
+#[tokio::test]
+async fn a_scope_changed_while_the_server_was_down_applies_at_the_next_login() {
+    let s = server().await;
+    let merch = s.login("merch").await;
+    let a = s.create(&merch, inspection("Stock", "F1", &[])).await;
+    let clerk_count = s
+        .create(
+            &merch,
+            json!({ "type": "stock_count", "title": "W2 count", "warehouse": "W2" }),
+        )
+        .await;
+    s.login("clerk1").await;
+    assert_eq!(stored_index_of(&s, "clerk1"), Vec::<String>::new());
+    assert!(!a.is_empty());
+    // The service stops; the account is changed as `gendan user scope` does with the server
+    // down; a new service starts on the same store.
+    s.state.sync.shutdown().await;
+    s.state
+        .storage
+        .accounts
+        .set_scope("clerk1", Role::Warehouse, None, Some("W2".into()))
+        .unwrap();
+    let config = SyncConfig {
+        hub: HubConfig {
+            peer_id: PeerId::new("gendan-test-2"),
+            storage_id: StorageId::new("test-storage"),
+            limits: HubLimits::default(),
+        },
+        pending_outbound_max: sync::PENDING_OUTBOUND_MAX_DEFAULT,
+        batch_events_max: sync::BATCH_EVENTS_MAX_DEFAULT,
+        idle_unload_ms: sync::IDLE_UNLOAD_MS_DEFAULT,
+    };
+    let restarted = sync::spawn(config, Arc::new(s.state.storage.clone()));
+    // Nothing changes until the clerk's device asks for its index (at login or `me`).
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(stored_index_of(&s, "clerk1"), Vec::<String>::new());
+    let principal = s
+        .state
+        .storage
+        .accounts
+        .get_user("clerk1")
+        .unwrap()
+        .unwrap()
+        .principal();
+    restarted.ensure_index(principal).await.unwrap();
+    assert_eq!(stored_index_of(&s, "clerk1"), [clerk_count]);
+    restarted.shutdown().await;
+}
+
+#[tokio::test]
+async fn moving_a_user_refuses_bad_input_and_keeps_an_administrator() {
+    let s = server().await;
+    let admin = s.login("admin").await;
+    let qc = s.login("qc1").await;
+    let uri = "/api/v1/users/factory1/scope";
+    let refused = s.post(uri, &qc, json!({ "role": "qc" })).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let unknown_role = s.post(uri, &admin, json!({ "role": "boss" })).await;
+    assert_eq!(unknown_role.status, StatusCode::BAD_REQUEST);
+    assert!(
+        unknown_role.error().contains("role"),
+        "{}",
+        unknown_role.error()
+    );
+    let no_factory = s.post(uri, &admin, json!({ "role": "factory" })).await;
+    assert_eq!(no_factory.status, StatusCode::BAD_REQUEST);
+    assert!(
+        no_factory.error().contains("factory"),
+        "{}",
+        no_factory.error()
+    );
+    let long = "f".repeat(gendan_server::accounts::NAME_BYTES_MAX + 1);
+    let too_long = s
+        .post(uri, &admin, json!({ "role": "factory", "factory": long }))
+        .await;
+    assert_eq!(too_long.status, StatusCode::BAD_REQUEST);
+    let at_most = "f".repeat(gendan_server::accounts::NAME_BYTES_MAX);
+    let longest = s
+        .post(
+            uri,
+            &admin,
+            json!({ "role": "factory", "factory": at_most }),
+        )
+        .await;
+    assert_eq!(longest.status, StatusCode::OK, "{}", longest.error());
+    let nobody = s
+        .post(
+            "/api/v1/users/nobody/scope",
+            &admin,
+            json!({ "role": "qc" }),
+        )
+        .await;
+    assert_eq!(nobody.status, StatusCode::NOT_FOUND);
+    let no_body = s.post(uri, &admin, json!({ "factory": "F2" })).await;
+    assert_eq!(no_body.status, StatusCode::BAD_REQUEST);
+    // Nothing refused changed the user.
+    let user = s
+        .state
+        .storage
+        .accounts
+        .get_user("factory1")
+        .unwrap()
+        .unwrap();
+    assert_eq!(user.role, Role::Factory);
+    assert_eq!(
+        user.factory.as_deref().map(str::len),
+        Some(gendan_server::accounts::NAME_BYTES_MAX)
+    );
+
+    // The only administrator can neither step down nor be disabled…
+    let demote = s
+        .post("/api/v1/users/admin/scope", &admin, json!({ "role": "qc" }))
+        .await;
+    assert_eq!(demote.status, StatusCode::CONFLICT);
+    assert!(
+        demote.error().contains("last enabled administrator"),
+        "{}",
+        demote.error()
+    );
+    let disable = s.state.storage.accounts.disable("admin");
+    assert!(
+        matches!(disable, Err(AccountError::LastAdmin(ref u)) if u == "admin"),
+        "{disable:?}"
+    );
+    // …until there is another.
+    let second = s
+        .post(
+            "/api/v1/users/merch/scope",
+            &admin,
+            json!({ "role": "admin" }),
+        )
+        .await;
+    assert_eq!(second.status, StatusCode::OK, "{}", second.error());
+    let demote = s
+        .post("/api/v1/users/admin/scope", &admin, json!({ "role": "qc" }))
+        .await;
+    assert_eq!(demote.status, StatusCode::OK, "{}", demote.error());
+    assert_eq!(
+        s.state
+            .storage
+            .accounts
+            .get_user("admin")
+            .unwrap()
+            .unwrap()
+            .role,
+        Role::Qc
+    );
 }

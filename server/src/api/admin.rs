@@ -30,9 +30,10 @@ fn account_error(e: AccountError) -> ApiError {
         | AccountError::BadTitle(_)
         | AccountError::TooManyTitles(_)
         | AccountError::BadTtl(_) => ApiError::bad_request(e.to_string()),
-        AccountError::Exists(_) | AccountError::TooManyUsers | AccountError::Disabled(_) => {
-            ApiError::new(StatusCode::CONFLICT, e.to_string())
-        }
+        AccountError::Exists(_)
+        | AccountError::TooManyUsers
+        | AccountError::Disabled(_)
+        | AccountError::LastAdmin(_) => ApiError::new(StatusCode::CONFLICT, e.to_string()),
         AccountError::UnknownUser(_) => ApiError::not_found(e.to_string()),
         AccountError::Crypto(_) | AccountError::Damaged(_) | AccountError::Store(_) => {
             ApiError::internal(e)
@@ -184,6 +185,53 @@ pub async fn set_titles(
         .storage
         .accounts
         .set_titles(&username, titles)
+        .map_err(account_error)?;
+    Ok(Json(
+        serde_json::to_value(user).map_err(ApiError::internal)?,
+    ))
+}
+
+/// `POST /users/{username}/scope` body.
+#[derive(Debug, Deserialize)]
+pub struct ScopeBody {
+    /// The role (`qc`, `factory`, `warehouse`, …).
+    pub role: String,
+    /// The factory of a factory user.
+    #[serde(default)]
+    pub factory: Option<String>,
+    /// The warehouse of a warehouse clerk.
+    #[serde(default)]
+    pub warehouse: Option<String>,
+}
+
+/// `POST /users/{username}/scope` `{"role", "factory", "warehouse"}`: moves the user to
+/// another role, factory or warehouse; answers the user. The sync service brings their
+/// index (the list their device syncs) in line.
+pub async fn set_scope(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    username: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    admin_session(&state, &headers)?;
+    let username = path(username)?;
+    let ScopeBody {
+        role,
+        factory,
+        warehouse,
+    } = json_body(
+        body,
+        "{\"role\": \"qc\", \"factory\": null, \"warehouse\": null}",
+    )?;
+    let role: Role = role
+        .parse()
+        .map_err(|e: gendan_core::common::UnknownValue| {
+            ApiError::bad_request(format!("role: {e}"))
+        })?;
+    let user = state
+        .storage
+        .accounts
+        .set_scope(&username, role, non_empty(factory), non_empty(warehouse))
         .map_err(account_error)?;
     Ok(Json(
         serde_json::to_value(user).map_err(ApiError::internal)?,

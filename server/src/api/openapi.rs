@@ -836,6 +836,7 @@ pub fn document() -> Value {
                 ("400", bad()),
                 ("403", admin_only()),
                 ("404", error("No such user.")),
+                ("409", error("The user is the last enabled administrator.")),
             ],
         },
     );
@@ -893,6 +894,29 @@ pub fn document() -> Value {
                 ("400", bad()),
                 ("403", admin_only()),
                 ("404", error("No such user.")),
+            ],
+        },
+    );
+    add(
+        "/api/v1/users/{username}/scope",
+        "post",
+        Op {
+            summary: "Moves the user to another role, factory or warehouse, which decide the records they see; their device's list follows (admin only).",
+            tag: "admin",
+            public: false,
+            parameters: vec![username()],
+            body: Some(json_content(
+                json!({ "type": "object", "required": ["role"], "properties": {
+                "role": { "type": "string" },
+                "factory": { "type": "string", "nullable": true },
+                "warehouse": { "type": "string", "nullable": true } } }),
+            )),
+            responses: vec![
+                ("200", ok("The user.", schema_ref("User"))),
+                ("400", bad()),
+                ("403", admin_only()),
+                ("404", error("No such user.")),
+                ("409", error("The user is the last enabled administrator.")),
             ],
         },
     );
