@@ -228,6 +228,102 @@ mod tests {
     }
 
     #[wasm_bindgen_test(unsupported = test)]
+    fn each_activity_entry_keeps_a_code_its_values_and_the_english() {
+        let mut o = create_json(
+            RecordType::Order,
+            r#"{"order_no": "SO-1", "delivery_ms": 1795744800000}"#,
+            actor_from_bytes(&[1; 16]),
+            &ctx(1),
+        )
+        .unwrap();
+        let ops = [
+            r#"{"op": "plan_backwards"}"#,
+            r#"{"op": "replan_milestone", "id": "ex_factory", "planned_ms": 1795000000000}"#,
+            r#"{"op": "add_sample", "id": "pp", "round": "pp", "sent_ms": 6}"#,
+            r#"{"op": "decide_sample", "sample": "pp", "approved": false, "signed_by": ""}"#,
+            r#"{"op": "set_week_actual", "week_ms": 1795744800000, "qty": 40}"#,
+            r#"{"op": "add_note", "id": "n1", "text": "call the mill"}"#,
+        ];
+        for (i, op) in ops.iter().enumerate() {
+            apply_json(&mut o, op, &ctx(10 + i as i64)).unwrap_or_else(|e| panic!("{op}: {e}"));
+        }
+        let order: order::Order = o.read().unwrap();
+        let mut entries: Vec<&order::LogEntry> = order.activity.values().collect();
+        entries.sort_by_key(|e| e.at_ms.0);
+        let got: Vec<(&str, Vec<(&str, &str)>)> = entries
+            .iter()
+            .map(|e| {
+                assert!(order::ACTIVITY_CODES.contains(&e.code.as_str()), "{e:?}");
+                let params = e
+                    .params
+                    .iter()
+                    .filter(|(k, _)| *k != "id")
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                (e.code.as_str(), params)
+            })
+            .collect();
+        assert_eq!(got[0].0, "milestones_planned");
+        assert!(got[0].1[0].1.parse::<u32>().unwrap() > 0, "{:?}", got[0]);
+        assert_eq!(
+            got[1..],
+            [
+                (
+                    "milestone_replanned",
+                    vec![
+                        ("code", "ex_factory"),
+                        ("name", "出货 ex-factory / ship"),
+                        ("planned_ms", "1795000000000")
+                    ]
+                ),
+                ("sample_sent", vec![("round", "pp"), ("sample", "pp")]),
+                ("sample_rejected", vec![("round", "pp"), ("sample", "pp")]),
+                ("week_finished", vec![("qty", "40"), ("week", "2026-11-23")]),
+                ("note_added", vec![]),
+            ]
+        );
+        // The English beside the code, for API users and apps that do not know it.
+        assert_eq!(entries[3].text, "sample pp rejected");
+        assert_eq!(entries[4].text, "week of 2026-11-23: 40 pieces finished");
+        // An entry written before codes were kept reads with an empty code; its text says it.
+        let mut old = o.clone();
+        old.edit(&ctx(20), "order", |doc| {
+            use automerge::transaction::Transactable;
+            let log = crate::record::get_map(doc, &automerge::ROOT, "activity").unwrap();
+            let entry = doc.put_object(&log, "old", automerge::ObjType::Map)?;
+            doc.put(&entry, "by", "merch")?;
+            doc.put(&entry, "at_ms", 20_i64)?;
+            doc.put(&entry, "text", "line l1 added")?;
+            Ok(())
+        })
+        .unwrap();
+        let order: order::Order = old.read().unwrap();
+        let entry = &order.activity["old"];
+        assert_eq!(
+            (entry.code.as_str(), entry.text.as_str()),
+            ("", "line l1 added")
+        );
+        assert!(entry.params.is_empty());
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn every_activity_code_has_its_own_english() {
+        let mut seen = std::collections::BTreeSet::new();
+        for code in order::ACTIVITY_CODES {
+            let text = order::Activity {
+                code,
+                params: Default::default(),
+            }
+            .text();
+            assert_ne!(text, *code, "{code} has English");
+            assert!(
+                seen.insert(text.clone()),
+                "{code}: {text} is another code's"
+            );
+        }
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
     fn two_edits_in_one_millisecond_keep_two_log_entries() {
         let mut o = create_json(
             RecordType::Order,

@@ -407,6 +407,102 @@ pub struct LogEntry {
         hydrate = "crate::common::text_or_string"
     )]
     pub text: String,
+    /// For an activity-log entry, what happened as a code of [`ACTIVITY_CODES`] (empty in a
+    /// note, and in entries written before codes were kept: `text` says it then).
+    #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
+    pub code: String,
+    /// The values the code names (ids, names, quantities, dates in ms), by name.
+    #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
+    pub params: BTreeMap<String, String>,
+}
+
+/// The codes of what an order edit did, as its activity-log entry keeps them.
+pub const ACTIVITY_CODES: &[&str] = &[
+    "delivery_set",
+    "line_added",
+    "size_qty_set",
+    "milestone_added",
+    "milestone_done",
+    "milestone_replanned",
+    "milestones_planned",
+    "week_planned",
+    "week_finished",
+    "handover_added",
+    "handover_removed",
+    "handover_accepted",
+    "handover_refused",
+    "packaging_drafted",
+    "packaging_sent",
+    "packaging_confirmed",
+    "packaging_rejected",
+    "sample_sent",
+    "sample_commented",
+    "sample_approved",
+    "sample_rejected",
+    "note_added",
+];
+
+/// What an order edit did: a code of [`ACTIVITY_CODES`] and the values it names. The apps
+/// word it in their language; [`Activity::text`] is the English kept beside it for API
+/// users and for apps that do not know the code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Activity {
+    /// One of [`ACTIVITY_CODES`].
+    pub code: &'static str,
+    /// The values it names, by name.
+    pub params: BTreeMap<String, String>,
+}
+
+impl Activity {
+    fn new(code: &'static str) -> Self {
+        debug_assert!(ACTIVITY_CODES.contains(&code), "{code} is not listed");
+        Self {
+            code,
+            params: BTreeMap::new(),
+        }
+    }
+
+    fn with(mut self, name: &str, value: impl ToString) -> Self {
+        self.params.insert(name.to_string(), value.to_string());
+        self
+    }
+
+    /// In English.
+    pub fn text(&self) -> String {
+        let p = |name: &str| self.params.get(name).map_or("", String::as_str);
+        match self.code {
+            "delivery_set" => format!("delivery date set to {}", p("delivery_ms")),
+            "line_added" => format!("line {} added", p("line")),
+            "size_qty_set" => format!("line {} size {} set to {}", p("line"), p("size"), p("qty")),
+            "milestone_added" => format!("milestone {} added", p("name")),
+            "milestone_done" => format!("milestone {} done", p("name")),
+            "milestone_replanned" => {
+                format!("milestone {} re-planned to {}", p("name"), p("planned_ms"))
+            }
+            "milestones_planned" => format!(
+                "{} milestones planned back from the delivery date",
+                p("count")
+            ),
+            "week_planned" => format!("week of {}: {} pieces planned", p("week"), p("qty")),
+            "week_finished" => format!("week of {}: {} pieces finished", p("week"), p("qty")),
+            "handover_added" => format!("{} handed over", p("kind")),
+            "handover_removed" => format!("handover item {} taken back", p("id")),
+            "handover_accepted" => "handover accepted".into(),
+            "handover_refused" => "handover refused".into(),
+            "packaging_drafted" => format!("{} drafted", p("kind")),
+            "packaging_sent" => format!("packaging {} sent to the customer", p("id")),
+            "packaging_confirmed" => format!("packaging {} confirmed by the customer", p("id")),
+            "packaging_rejected" => format!("packaging {}: customer asks for changes", p("id")),
+            "sample_sent" => format!("{} sample sent", p("round")),
+            "sample_commented" => format!("comment on sample {}", p("sample")),
+            "sample_approved" => format!("sample {} approved", p("sample")),
+            "sample_rejected" => format!("sample {} rejected", p("sample")),
+            "note_added" => "note added".into(),
+            other => other.to_string(),
+        }
+    }
 }
 
 /// The production side of an order, as stored.
@@ -827,11 +923,13 @@ pub fn apply(
 ) -> Result<(), RecordError> {
     record.expect_type(RecordType::Order)?;
     record.edit(ctx, "order", |doc| {
-        let text = apply_to_doc(doc, op, ctx)?;
+        let activity = apply_to_doc(doc, op, ctx)?;
         let entry = LogEntry {
             by: ctx.user.clone(),
             at_ms: Int(ctx.now_ms),
-            text,
+            text: activity.text(),
+            code: activity.code.to_string(),
+            params: activity.params,
         };
         insert_item(doc, &ROOT, "activity", log_id, &entry, ACTIVITY_ENTRIES_MAX)
     })
@@ -841,11 +939,11 @@ fn apply_to_doc(
     doc: &mut AutoCommit,
     op: &OrderOp,
     ctx: &EditContext,
-) -> Result<String, RecordError> {
+) -> Result<Activity, RecordError> {
     match op {
         OrderOp::SetDelivery { delivery_ms } => {
             put_value(doc, &ROOT, "delivery_ms", Int(*delivery_ms))?;
-            Ok(format!("delivery date set to {delivery_ms}"))
+            Ok(Activity::new("delivery_set").with("delivery_ms", delivery_ms))
         }
         OrderOp::AddLine { id, line } => {
             let mut problems = Vec::new();
@@ -854,7 +952,7 @@ fn apply_to_doc(
             let mut l = line.clone();
             l.quantity = Int(l.total());
             insert_item(doc, &ROOT, "lines", id, &l, COLLECTION_ITEMS_MAX)?;
-            Ok(format!("line {id} added"))
+            Ok(Activity::new("line_added").with("line", id))
         }
         OrderOp::SetSizeQty { line, size, qty } => {
             if *qty < 0 {
@@ -867,7 +965,10 @@ fn apply_to_doc(
             let obj = item_map(doc, "lines", line)?;
             let sizes = crate::record::ensure_map(doc, &obj, "sizes")?;
             put_value(doc, &sizes, size, Int(*qty))?;
-            Ok(format!("line {line} size {size} set to {qty}"))
+            Ok(Activity::new("size_qty_set")
+                .with("line", line)
+                .with("size", size)
+                .with("qty", qty))
         }
         OrderOp::AddMilestone { id, milestone } => {
             let mut problems = Vec::new();
@@ -882,7 +983,10 @@ fn apply_to_doc(
                 milestone,
                 COLLECTION_ITEMS_MAX,
             )?;
-            Ok(format!("milestone {} added", milestone.name))
+            Ok(Activity::new("milestone_added")
+                .with("id", id)
+                .with("name", &milestone.name)
+                .with("code", &milestone.code))
         }
         OrderOp::CompleteMilestone {
             id,
@@ -913,15 +1017,23 @@ fn apply_to_doc(
             put_value(doc, &obj, "actual_ms", Int(*actual_ms))?;
             put_value(doc, &obj, "late_reason", late_reason.as_str())?;
             put_value(doc, &obj, "late_code", late_code)?;
-            Ok(format!("milestone {id} done"))
+            Ok(Activity::new("milestone_done")
+                .with("id", id)
+                .with("name", &current.name)
+                .with("code", &current.code))
         }
         OrderOp::ReplanMilestone { id, planned_ms } => {
             if *planned_ms <= 0 {
                 return Err(RecordError::invalid("planned_ms", "must be a date"));
             }
             let obj = item_map(doc, "milestones", id)?;
+            let current: Milestone = read_item(doc, "milestones", id)?;
             put_value(doc, &obj, "planned_ms", Int(*planned_ms))?;
-            Ok(format!("milestone {id} re-planned to {planned_ms}"))
+            Ok(Activity::new("milestone_replanned")
+                .with("id", id)
+                .with("name", &current.name)
+                .with("code", &current.code)
+                .with("planned_ms", planned_ms))
         }
         OrderOp::PlanBackwards { owners } => {
             let order: Order = autosurgeon::hydrate(&crate::read_cache::CachedRead::new(doc))?;
@@ -935,9 +1047,7 @@ fn apply_to_doc(
                     added += 1;
                 }
             }
-            Ok(format!(
-                "{added} milestones planned back from the delivery date"
-            ))
+            Ok(Activity::new("milestones_planned").with("count", added))
         }
         OrderOp::SetWeekPlanned { week_ms, qty } | OrderOp::SetWeekActual { week_ms, qty } => {
             if !(0..=WEEK_QTY_MAX).contains(qty) {
@@ -946,14 +1056,14 @@ fn apply_to_doc(
                     format!("must be from 0 to {WEEK_QTY_MAX}"),
                 ));
             }
-            let (key, what) = match op {
-                OrderOp::SetWeekPlanned { .. } => ("week_planned", "planned"),
-                _ => ("week_actual", "finished"),
+            let (key, code) = match op {
+                OrderOp::SetWeekPlanned { .. } => ("week_planned", "week_planned"),
+                _ => ("week_actual", "week_finished"),
             };
             let week = crate::calendar::week_key(*week_ms);
             let map = crate::record::ensure_map(doc, &ROOT, key)?;
             put_value(doc, &map, &week, Int(*qty))?;
-            Ok(format!("week of {week}: {qty} pieces {what}"))
+            Ok(Activity::new(code).with("week", &week).with("qty", qty))
         }
         OrderOp::AddHandoverItem {
             id,
@@ -990,13 +1100,13 @@ fn apply_to_doc(
                 &item,
                 COLLECTION_ITEMS_MAX,
             )?;
-            Ok(format!("{kind} handed over"))
+            Ok(Activity::new("handover_added").with("kind", kind))
         }
         OrderOp::RemoveHandoverItem { id } => {
             item_map(doc, "handover_items", id)?;
             let items = crate::record::ensure_map(doc, &ROOT, "handover_items")?;
             automerge::transaction::Transactable::delete(doc, &items, id.as_str())?;
-            Ok(format!("handover item {id} taken back"))
+            Ok(Activity::new("handover_removed").with("id", id))
         }
         OrderOp::AcceptHandover { id } | OrderOp::RefuseHandover { id, .. } => {
             let order: Order = autosurgeon::hydrate(&crate::read_cache::CachedRead::new(doc))?;
@@ -1029,9 +1139,9 @@ fn apply_to_doc(
                 COLLECTION_ITEMS_MAX,
             )?;
             Ok(if accepted {
-                "handover accepted".into()
+                Activity::new("handover_accepted")
             } else {
-                "handover refused".into()
+                Activity::new("handover_refused")
             })
         }
         OrderOp::AddPackaging { id, item } => {
@@ -1064,7 +1174,9 @@ fn apply_to_doc(
                 ..PackagingItem::default()
             };
             insert_item(doc, &ROOT, "packaging", id, &fresh, COLLECTION_ITEMS_MAX)?;
-            Ok(format!("{} drafted", item.kind))
+            Ok(Activity::new("packaging_drafted")
+                .with("id", id)
+                .with("kind", item.kind))
         }
         OrderOp::SendPackaging { id, sent_ms } => {
             if *sent_ms <= 0 {
@@ -1072,7 +1184,7 @@ fn apply_to_doc(
             }
             let obj = item_map(doc, "packaging", id)?;
             put_value(doc, &obj, "sent_ms", Int(*sent_ms))?;
-            Ok(format!("packaging {id} sent to the customer"))
+            Ok(Activity::new("packaging_sent").with("id", id))
         }
         OrderOp::ConfirmPackaging { id, confirmed_ms } => {
             let item: PackagingItem = read_item(doc, "packaging", id)?;
@@ -1090,7 +1202,7 @@ fn apply_to_doc(
                 return Err(RecordError::invalid("confirmed_ms", "must be a date"));
             }
             put_value(doc, &obj, "confirmed_ms", Int(*confirmed_ms))?;
-            Ok(format!("packaging {id} confirmed by the customer"))
+            Ok(Activity::new("packaging_confirmed").with("id", id))
         }
         OrderOp::RejectPackaging { id, comment } => {
             let item: PackagingItem = read_item(doc, "packaging", id)?;
@@ -1104,7 +1216,7 @@ fn apply_to_doc(
             problems_to_result(problems)?;
             put_value(doc, &obj, "rejected_ms", Int(ctx.now_ms))?;
             put_value(doc, &obj, "customer_comment", comment.as_str())?;
-            Ok(format!("packaging {id}: customer asks for changes"))
+            Ok(Activity::new("packaging_rejected").with("id", id))
         }
         OrderOp::AddSample { id, round, sent_ms } => {
             let mut sample = Sample {
@@ -1124,7 +1236,9 @@ fn apply_to_doc(
                 }
             }
             insert_item(doc, &ROOT, "samples", id, &sample, COLLECTION_ITEMS_MAX)?;
-            Ok(format!("{round} sample sent"))
+            Ok(Activity::new("sample_sent")
+                .with("sample", id)
+                .with("round", round))
         }
         OrderOp::CommentSample { sample, id, text } => {
             let mut problems = Vec::new();
@@ -1138,7 +1252,7 @@ fn apply_to_doc(
                 text: text.clone(),
             };
             insert_item(doc, &obj, "comments", id, &c, COLLECTION_ITEMS_MAX)?;
-            Ok(format!("comment on sample {sample}"))
+            Ok(Activity::new("sample_commented").with("sample", sample))
         }
         OrderOp::DecideSample {
             sample,
@@ -1171,7 +1285,13 @@ fn apply_to_doc(
             if !signed_by.is_empty() {
                 put_value(doc, &obj, "signed_by", signed_by.as_str())?;
             }
-            Ok(format!("sample {sample} {result}"))
+            Ok(Activity::new(if *approved {
+                "sample_approved"
+            } else {
+                "sample_rejected"
+            })
+            .with("sample", sample)
+            .with("round", current.round))
         }
         OrderOp::AddNote { id, text } => {
             let mut problems = Vec::new();
@@ -1182,9 +1302,10 @@ fn apply_to_doc(
                 by: ctx.user.clone(),
                 at_ms: Int(ctx.now_ms),
                 text: text.clone(),
+                ..LogEntry::default()
             };
             insert_item(doc, &ROOT, "notes", id, &e, COLLECTION_ITEMS_MAX)?;
-            Ok("note added".into())
+            Ok(Activity::new("note_added"))
         }
     }
 }

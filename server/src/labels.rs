@@ -190,5 +190,6 @@ pub fn catalogue() -> Value {
         "approval_roles": approval_roles(),
         "special_purposes": strs(SpecialPurpose::ALL, SpecialPurpose::as_str),
         "step_actions": strs(StepAction::ALL, StepAction::as_str),
+        "activities": gendan_core::order::ACTIVITY_CODES,
     })
 }

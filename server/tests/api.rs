@@ -2329,7 +2329,10 @@ async fn a_user_moved_to_another_factory_gets_that_factorys_list() {
     let at_f1 = s.create(&merch, inspection("At F1", "F1", &[])).await;
     let at_f2 = s.create(&merch, inspection("At F2", "F2", &[])).await;
     let factory = s.login("factory1").await;
-    assert_eq!(stored_index_of(&s, "factory1"), std::slice::from_ref(&at_f1));
+    assert_eq!(
+        stored_index_of(&s, "factory1"),
+        std::slice::from_ref(&at_f1)
+    );
     let page = s.get("/api/v1/records", &factory).await.json();
     assert_eq!(ids(&page), [at_f1.as_str()]);
 

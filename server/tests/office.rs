@@ -653,6 +653,24 @@ async fn the_order_timeline_lists_who_did_what() {
             .iter()
             .all(|e| e["what"] == "activity" && e["user"] == "merch" && e["text"] != "")
     );
+    // Each with its code and the values it names, for the office page to word it.
+    let activity: Vec<(&str, &str)> = order_events[1..]
+        .iter()
+        .map(|e| {
+            (
+                e["code"].as_str().unwrap(),
+                e["params"]["name"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        activity,
+        [
+            ("milestone_added", "PP sample approved"),
+            ("milestone_added", "Fabric in house"),
+            ("milestone_done", "Fabric in house"),
+        ]
+    );
     // Oldest first.
     let times: Vec<i64> = events
         .iter()

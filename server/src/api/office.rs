@@ -433,8 +433,13 @@ struct Event {
     /// What: the operation (`create`, `tally_defect`, `approve`, …), or `activity` for an
     /// entry of the order's activity log.
     what: String,
-    /// The activity log's text, if any.
+    /// The activity log's text, if any (English).
     text: String,
+    /// The activity log entry's code (`gendan_core::order::ACTIVITY_CODES`), empty for an
+    /// entry written before codes were kept: the apps word it in their language.
+    code: String,
+    /// The values the code names.
+    params: BTreeMap<String, String>,
     /// Consecutive changes of the same kind by the same user on the same record.
     count: usize,
 }
@@ -484,6 +489,8 @@ fn record_events(
             title: summary.title.clone(),
             what,
             text: String::new(),
+            code: String::new(),
+            params: BTreeMap::new(),
             count: 1,
         });
     }
@@ -499,6 +506,8 @@ fn record_events(
                 title: summary.title.clone(),
                 what: "activity".into(),
                 text: entry.text.clone(),
+                code: entry.code.clone(),
+                params: entry.params.clone(),
                 count: 1,
             });
         }

@@ -103,7 +103,12 @@ export interface TimelineEvent {
   record_type: string;
   title: string;
   what: string;
+  /** An activity entry's text, in English. */
   text: string;
+  /** An activity entry's code (see `activityText`); empty for older entries. */
+  code?: string;
+  /** The values the code names. */
+  params?: Record<string, string>;
   count: number;
 }
 

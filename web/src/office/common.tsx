@@ -6,7 +6,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { fmtDate, t, type MessageKey } from '../i18n';
 import { errorText } from '../i18n/errors';
 import { useEngine } from '../ui/common';
-import { codeLabel } from '../i18n/labels';
+import { codeLabel, tOr } from '../i18n/labels';
 import { OfficeApi, type Gate, type Summary } from './api';
 
 export function useOfficeApi(): OfficeApi {
@@ -182,6 +182,23 @@ const WHAT_KEYS: Record<string, MessageKey> = {
   commercial: 'what.commercial',
   shipment_check: 'what.shipment_check',
 };
+
+/**
+ * An order's activity-log entry in the interface's language, from its code and the values
+ * it names (dates as dates, milestones, kinds and sample rounds by their labels); an entry
+ * without a known code shows the English the server kept.
+ */
+export function activityText(code: string | undefined, params: Record<string, string> | undefined, english: string): string {
+  if (!code) return english;
+  const p: Record<string, string> = { ...params };
+  for (const [ms, as] of [['delivery_ms', 'delivery'], ['planned_ms', 'planned']]) {
+    if (p[ms]) p[as] = fmtDate(Number(p[ms]));
+  }
+  if (p.code) p.name = codeLabel('milestones', p.code) || p.name;
+  if (p.kind) p.kind = codeLabel(code.startsWith('packaging') ? 'packaging_kinds' : 'handover_kinds', p.kind);
+  if (p.round) p.round = codeLabel('sample_rounds', p.round);
+  return tOr(`code.activities.${code}`, english, p);
+}
 
 /** What a timeline event did, in words; an operation without a message shows its code. */
 export function whatLabel(what: string): string {

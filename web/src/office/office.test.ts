@@ -1,9 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 
 import { ApiError } from '../api';
 import { parseRoute } from '../ui/app';
 import { OfficeApi, isOffice } from './api';
+import { activityText } from './common';
 import { createBody, dateInputMs } from './create';
+import { fmtDate, setLang } from '../i18n';
 
 describe('office routes', () => {
   it('parses the office pages and keeps the field routes', () => {
@@ -83,5 +85,35 @@ describe('office API client', () => {
     expect((e as ApiError).status).toBe(403);
     expect((e as ApiError).message).toBe('the office pages are for office roles');
     expect(seen).toEqual([{ url: 'http://x/api/v1/search?q=SO+1&type=order&limit=5', auth: 'Bearer tok' }]);
+  });
+});
+
+describe('activity entries', () => {
+  afterEach(() => setLang('en'));
+
+  it('are worded from their code in the interface language, dates and labels included', () => {
+    setLang('zh-CN');
+    const replanned = activityText(
+      'milestone_replanned',
+      { id: 'ex_factory', code: 'ex_factory', name: '出货 ex-factory / ship', planned_ms: String(Date.UTC(2026, 10, 20, 4)) },
+      'milestone 出货 ex-factory / ship re-planned to 1795000000000',
+    );
+    expect(replanned).toBe(`节点 出货 计划日期改为 ${fmtDate(Date.UTC(2026, 10, 20, 4))}`);
+    expect(replanned).not.toContain('1795');
+    expect(activityText('sample_rejected', { sample: 'pp', round: 'pp' }, 'sample pp rejected')).toBe('产前办（PP办）被退回');
+    expect(activityText('handover_added', { kind: 'file' }, 'file handed over')).toContain('交接了');
+    expect(activityText('handover_added', { kind: 'file' }, 'file handed over')).not.toContain('file');
+    expect(activityText('week_finished', { week: '2026-11-23', qty: '40' }, '')).toBe('2026-11-23 当周完成 40 件');
+    setLang('en');
+    expect(activityText('packaging_drafted', { id: 'm1', kind: 'shipping_mark' }, 'shipping_mark drafted')).not.toContain(
+      'shipping_mark',
+    );
+  });
+
+  it('without a code, or with one this app does not know, show the English the server kept', () => {
+    setLang('zh-CN');
+    expect(activityText('', {}, 'line l1 added')).toBe('line l1 added');
+    expect(activityText(undefined, undefined, 'line l1 added')).toBe('line l1 added');
+    expect(activityText('something_new', { id: 'x' }, 'something new happened')).toBe('something new happened');
   });
 });

@@ -8,7 +8,7 @@ import { typeLabel } from '../ui/mywork';
 
 import { StageActions, milestoneLabel } from './actions';
 import type { Alarm, Timeline } from './api';
-import { LoadState, RiskChip, gateTerm, gateText, recordHref, useLoad, useOfficeApi, whatLabel } from './common';
+import { LoadState, RiskChip, activityText, gateTerm, gateText, recordHref, useLoad, useOfficeApi, whatLabel } from './common';
 
 function alarmText(a: Alarm): string {
   const keys: Record<Alarm['alarm'], MessageKey> = {
@@ -186,7 +186,7 @@ function OrderBody({ d }: { d: Timeline }) {
                 {typeLabel(e.record_type)} {e.title}
               </a>
               {e.count > 1 && <span class="muted"> ×{e.count}</span>}
-              {e.text && <div class="muted">{e.text}</div>}
+              {e.text && <div class="muted">{activityText(e.code, e.params, e.text)}</div>}
             </li>
           ))}
         </ol>
