@@ -63,7 +63,7 @@ pub enum Command {
     #[command(subcommand)]
     Export(ExportCommand),
     /// Read an order tracking sheet: creates or updates orders (matched by order no. and
-    /// style no.) and prints {"created": N, "updated": M, "errors": [{"row", "message"}]}.
+    /// style no.) and prints {"created": N, "updated": M, "errors": [{"row", "message", "code", "params"}]}.
     ///
     /// `gendan import orders --data D FILE.xlsx`. Bad rows are reported and skipped; the
     /// good ones are imported. Stop the server first.

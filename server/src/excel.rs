@@ -147,8 +147,65 @@ pub enum SheetError {
 pub struct RowError {
     /// The row number as Excel shows it.
     pub row: usize,
-    /// What is wrong.
+    /// What is wrong, in English (for the command line and API users).
     pub message: String,
+    /// What is wrong as one of [`ROW_ERROR_CODES`], for the office page to word it in its
+    /// language.
+    pub code: &'static str,
+    /// The values the code names (`column` and `column_en`: the column's header in each
+    /// language; `value`, `bytes`, `max`, `order_no`, `style_no`, `other_row`, `colour`,
+    /// `detail`).
+    pub params: BTreeMap<String, String>,
+}
+
+/// The codes of [`RowError::code`].
+pub const ROW_ERROR_CODES: &[&str] = &[
+    "required",
+    "text_too_long",
+    "not_a_date",
+    "not_whole_number",
+    "order_fields_differ",
+    "colour_twice",
+    "not_saved",
+];
+
+/// What is wrong with a row, before its number is attached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RowProblem {
+    message: String,
+    code: &'static str,
+    params: BTreeMap<String, String>,
+}
+
+impl RowProblem {
+    fn new(code: &'static str, message: String) -> Self {
+        debug_assert!(ROW_ERROR_CODES.contains(&code), "{code} is not listed");
+        Self {
+            message,
+            code,
+            params: BTreeMap::new(),
+        }
+    }
+
+    fn with(mut self, name: &str, value: impl ToString) -> Self {
+        self.params.insert(name.to_string(), value.to_string());
+        self
+    }
+
+    /// Names column `i` in both languages.
+    fn column(self, i: usize) -> Self {
+        let (zh, en) = (headers(Lang::Zh), headers(Lang::En));
+        self.with("column", &zh[i]).with("column_en", &en[i])
+    }
+
+    fn at(self, row: usize) -> RowError {
+        RowError {
+            row,
+            message: self.message,
+            code: self.code,
+            params: self.params,
+        }
+    }
 }
 
 /// What an import did.
@@ -441,30 +498,39 @@ pub fn read_sheet(bytes: &[u8]) -> Result<SheetRows, SheetError> {
         .map(|(number, cells)| {
             parse_row(cells, &columns)
                 .map(|row| (number, row))
-                .map_err(|message| RowError {
-                    row: number,
-                    message,
-                })
+                .map_err(|problem| problem.at(number))
         })
         .collect())
 }
 
-fn parse_row(cells: &[Data], columns: &[Option<usize>]) -> Result<SheetRow, String> {
+fn parse_row(cells: &[Data], columns: &[Option<usize>]) -> Result<SheetRow, RowProblem> {
     let empty = Data::Empty;
     let cell = |i: usize| columns[i].and_then(|at| cells.get(at)).unwrap_or(&empty);
     let (zh, _) = (headers(Lang::Zh), ());
-    let text = |i: usize| -> Result<String, String> {
+    let text = |i: usize| -> Result<String, RowProblem> {
         let t = cell_text(cell(i));
         if t.len() > SHORT_TEXT_BYTES_MAX {
-            return Err(format!(
-                "{}: {} bytes; at most {SHORT_TEXT_BYTES_MAX}",
-                zh[i],
-                t.len()
-            ));
+            return Err(RowProblem::new(
+                "text_too_long",
+                format!(
+                    "{}: {} bytes; at most {SHORT_TEXT_BYTES_MAX}",
+                    zh[i],
+                    t.len()
+                ),
+            )
+            .column(i)
+            .with("bytes", t.len())
+            .with("max", SHORT_TEXT_BYTES_MAX));
         }
         Ok(t)
     };
-    let day = |i: usize| cell_day(cell(i)).map_err(|e| format!("{}: {e}", zh[i]));
+    let day = |i: usize| {
+        cell_day(cell(i)).map_err(|e| {
+            RowProblem::new("not_a_date", format!("{}: {e}", zh[i]))
+                .column(i)
+                .with("value", cell_text(cell(i)))
+        })
+    };
     let row = SheetRow {
         order_no: text(0)?,
         style_no: text(1)?,
@@ -481,19 +547,25 @@ fn parse_row(cells: &[Data], columns: &[Option<usize>]) -> Result<SheetRow, Stri
             } else {
                 match t.parse::<i64>() {
                     Ok(n) if n >= 0 => n,
-                    _ => return Err(format!("{}: {t:?} is not a whole number of pieces", zh[8])),
+                    _ => {
+                        return Err(RowProblem::new(
+                            "not_whole_number",
+                            format!("{}: {t:?} is not a whole number of pieces", zh[8]),
+                        )
+                        .column(8)
+                        .with("value", t));
+                    }
                 }
             }
         },
         milestones: (0..DEFAULT_TEMPLATE.len())
             .map(|s| Ok((day(FIXED.len() + 2 * s)?, day(FIXED.len() + 2 * s + 1)?)))
-            .collect::<Result<_, String>>()?,
+            .collect::<Result<_, RowProblem>>()?,
     };
-    if row.order_no.is_empty() {
-        return Err(format!("{} is empty", zh[0]));
-    }
-    if row.style_no.is_empty() {
-        return Err(format!("{} is empty", zh[1]));
+    for (i, value) in [(0, &row.order_no), (1, &row.style_no)] {
+        if value.is_empty() {
+            return Err(RowProblem::new("required", format!("{} is empty", zh[i])).column(i));
+        }
     }
     Ok(row)
 }
@@ -704,11 +776,17 @@ pub async fn import(
     }
     for ((order_no, style_no), group) in groups {
         let first_row = group[0].0;
-        let fail = |summary: &mut ImportSummary, message: String| {
-            summary.errors.push(RowError {
-                row: first_row,
-                message,
-            });
+        let fail = |summary: &mut ImportSummary, problem: RowProblem| {
+            summary.errors.push(problem.at(first_row));
+        };
+        let not_saved = |detail: String| {
+            RowProblem::new(
+                "not_saved",
+                format!("order {order_no} / {style_no}: {detail}"),
+            )
+            .with("order_no", &order_no)
+            .with("style_no", &style_no)
+            .with("detail", detail)
         };
         // The order's own fields must agree across its rows.
         let (lead, rest) = (&group[0].1, &group[1..]);
@@ -729,9 +807,15 @@ pub async fn import(
         }) {
             fail(
                 &mut summary,
-                format!(
-                    "order {order_no} / {style_no}: row {n} gives other order fields or dates than row {first_row}"
-                ),
+                RowProblem::new(
+                    "order_fields_differ",
+                    format!(
+                        "order {order_no} / {style_no}: row {n} gives other order fields or dates than row {first_row}"
+                    ),
+                )
+                .with("order_no", &order_no)
+                .with("style_no", &style_no)
+                .with("other_row", n),
             );
             continue;
         }
@@ -739,17 +823,24 @@ pub async fn import(
         if let Some((n, r)) = group.iter().find(|(_, r)| !seen.insert(r.colour.clone())) {
             fail(
                 &mut summary,
-                format!(
-                    "row {n}: colour {:?} appears twice for this order",
-                    r.colour
-                ),
+                RowProblem::new(
+                    "colour_twice",
+                    format!(
+                        "row {n}: colour {:?} appears twice for this order",
+                        r.colour
+                    ),
+                )
+                .with("order_no", &order_no)
+                .with("style_no", &style_no)
+                .with("other_row", n)
+                .with("colour", &r.colour),
             );
             continue;
         }
         let rows: Vec<SheetRow> = group.into_iter().map(|(_, r)| r).collect();
         let ctx = EditContext::new(user, now_ms);
         match find_order(storage, &order_no, &style_no) {
-            Err(e) => fail(&mut summary, e),
+            Err(e) => fail(&mut summary, not_saved(e)),
             Ok(Some(doc)) => {
                 let edit_rows = rows.clone();
                 let edit_ctx = ctx.clone();
@@ -762,7 +853,7 @@ pub async fn import(
                     .await;
                 match edited {
                     Ok(()) => summary.updated += 1,
-                    Err(e) => fail(&mut summary, format!("order {order_no} / {style_no}: {e}")),
+                    Err(e) => fail(&mut summary, not_saved(e)),
                 }
             }
             Ok(None) => {
@@ -790,7 +881,7 @@ pub async fn import(
                 };
                 match stored {
                     Ok(()) => summary.created += 1,
-                    Err(e) => fail(&mut summary, format!("order {order_no} / {style_no}: {e}")),
+                    Err(e) => fail(&mut summary, not_saved(e)),
                 }
             }
         }
@@ -884,6 +975,78 @@ mod tests {
         assert!(read[1].as_ref().unwrap_err().message.contains("订单号"));
         assert_eq!(read[2].as_ref().unwrap_err().row, 4);
         assert!(read[2].as_ref().unwrap_err().message.contains("款号"));
+    }
+
+    /// A sheet with English headers and one data row of `cells` (column index, text).
+    fn sheet_of(cells: &[(u16, &str)]) -> Vec<u8> {
+        let mut workbook = Workbook::new();
+        let sheet = workbook.add_worksheet();
+        for (c, h) in headers(Lang::En).iter().enumerate() {
+            sheet.write_string(0, u16::try_from(c).unwrap(), h).unwrap();
+        }
+        for (c, text) in cells {
+            sheet.write_string(1, *c, *text).unwrap();
+        }
+        workbook.save_to_buffer().unwrap()
+    }
+
+    #[test]
+    fn each_refused_cell_is_named_by_a_code_its_column_and_value() {
+        let refused = |cells: &[(u16, &str)]| -> RowError {
+            let mut all = vec![(0, "SO-1"), (1, "ST-1")];
+            all.extend_from_slice(cells);
+            read_sheet(&sheet_of(&all)).unwrap().remove(0).unwrap_err()
+        };
+        let params =
+            |e: &RowError| -> Vec<(String, String)> { e.params.clone().into_iter().collect() };
+        let pair = |k: &str, v: &str| (k.to_string(), v.to_string());
+
+        let date = refused(&[(6, "next week")]);
+        assert_eq!((date.row, date.code), (2, "not_a_date"));
+        assert_eq!(
+            params(&date),
+            [
+                pair("column", "交货期"),
+                pair("column_en", "Delivery date"),
+                pair("value", "next week")
+            ]
+        );
+        assert_eq!(
+            date.message,
+            "交货期: \"next week\" is not a date (use YYYY-MM-DD)"
+        );
+        let qty = refused(&[(8, "ten")]);
+        assert_eq!(qty.code, "not_whole_number");
+        assert_eq!(qty.params["value"], "ten");
+        assert_eq!(qty.params["column_en"], "Quantity");
+        let milestone = refused(&[(u16::try_from(FIXED.len()).unwrap(), "soon")]);
+        assert_eq!(milestone.code, "not_a_date");
+        assert!(
+            milestone.params["column_en"].ends_with("planned"),
+            "{milestone:?}"
+        );
+        let blank = read_sheet(&sheet_of(&[(1, "ST-1"), (2, "Acme")]))
+            .unwrap()
+            .remove(0)
+            .unwrap_err();
+        assert_eq!(blank.code, "required");
+        assert_eq!(blank.params["column_en"], "Order no.");
+
+        // A text cell of SHORT_TEXT_BYTES_MAX bytes reads; one byte more is refused.
+        let longest = "c".repeat(SHORT_TEXT_BYTES_MAX);
+        let read = read_sheet(&sheet_of(&[(0, "SO-1"), (1, "ST-1"), (2, &longest)])).unwrap();
+        assert_eq!(read[0].as_ref().unwrap().1.customer, longest);
+        let too_long = refused(&[(2, &format!("{longest}c"))]);
+        assert_eq!(too_long.code, "text_too_long");
+        assert_eq!(too_long.params["column_en"], "Customer");
+        assert_eq!(
+            too_long.params["bytes"],
+            (SHORT_TEXT_BYTES_MAX + 1).to_string()
+        );
+        assert_eq!(too_long.params["max"], SHORT_TEXT_BYTES_MAX.to_string());
+        for e in [date, qty, milestone, blank, too_long] {
+            assert!(ROW_ERROR_CODES.contains(&e.code), "{e:?}");
+        }
     }
 
     #[test]

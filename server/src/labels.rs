@@ -191,5 +191,6 @@ pub fn catalogue() -> Value {
         "special_purposes": strs(SpecialPurpose::ALL, SpecialPurpose::as_str),
         "step_actions": strs(StepAction::ALL, StepAction::as_str),
         "activities": gendan_core::order::ACTIVITY_CODES,
+        "import_errors": crate::excel::ROW_ERROR_CODES,
     })
 }

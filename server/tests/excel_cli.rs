@@ -172,6 +172,17 @@ fn bad_rows_are_reported_and_the_good_ones_imported() {
     assert_eq!(rows_refused, [4, 5], "{summary}");
     assert!(errors[0]["message"].as_str().unwrap().contains("款号"));
     assert!(errors[1]["message"].as_str().unwrap().contains("row 6"));
+    // Each also as a code with the values it names, for the office page to word.
+    assert_eq!(errors[0]["code"], "required");
+    assert_eq!(
+        errors[0]["params"],
+        json!({"column": "款号", "column_en": "Style no."})
+    );
+    assert_eq!(errors[1]["code"], "order_fields_differ");
+    assert_eq!(
+        errors[1]["params"],
+        json!({"order_no": "SO-3", "style_no": "ST-1", "other_row": "6"})
+    );
 
     let out = dir.path().join("out.xlsx");
     ok(&[

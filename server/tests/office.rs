@@ -1103,6 +1103,8 @@ async fn the_tracking_sheet_uploads_into_a_fresh_server() {
         errors[0]["message"].as_str().unwrap().contains("empty"),
         "{summary}"
     );
+    assert_eq!(errors[0]["code"], "required", "{summary}");
+    assert_eq!(errors[0]["params"]["column_en"], "Order no.", "{summary}");
     assert!(
         summary["updated"].as_u64().unwrap() >= orders.len() as u64 - 1,
         "{summary}"

@@ -1069,7 +1069,9 @@ fn schemas() -> Value {
         "ImportSummary": { "type": "object", "properties": {
             "created": int, "updated": int,
             "errors": { "type": "array", "items": { "type": "object", "properties": {
-                "row": int, "message": text } } } } },
+                "row": int, "message": text,
+                "code": { "type": "string", "enum": crate::excel::ROW_ERROR_CODES },
+                "params": { "type": "object", "additionalProperties": text } } } } } },
         "SamplingPlan": { "type": "object", "properties": {
             "code_letter": text, "sample_size": int, "accept": int, "reject": int,
             "inspect_all": { "type": "boolean" } } },

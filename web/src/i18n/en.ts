@@ -732,6 +732,13 @@ export const en = {
   'code.activities.sample_approved': '{round} approved',
   'code.activities.sample_rejected': '{round} rejected',
   'code.activities.note_added': 'note added',
+  'code.import_errors.required': '{column} is empty',
+  'code.import_errors.text_too_long': '{column}: {bytes} bytes; at most {max}',
+  'code.import_errors.not_a_date': '{column}: “{value}” is not a date (use YYYY-MM-DD)',
+  'code.import_errors.not_whole_number': '{column}: “{value}” is not a whole number of pieces',
+  'code.import_errors.order_fields_differ': 'order {order_no} / {style_no}: row {other_row} gives other order fields or dates than this row',
+  'code.import_errors.colour_twice': 'order {order_no} / {style_no}: colour “{colour}” appears again in row {other_row}',
+  'code.import_errors.not_saved': 'order {order_no} / {style_no} was not saved: {detail}',
 
   // REST errors by their stable code (server/src/serve.rs, codes).
   'rest.invalid_request': 'The request was refused: {detail}',

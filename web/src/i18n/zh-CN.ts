@@ -734,6 +734,13 @@ export const zhCN: Record<keyof typeof en, string> = {
   'code.activities.sample_approved': '{round}已批准',
   'code.activities.sample_rejected': '{round}被退回',
   'code.activities.note_added': '添加了备注',
+  'code.import_errors.required': '{column}为空',
+  'code.import_errors.text_too_long': '{column}：{bytes} 字节，最多 {max}',
+  'code.import_errors.not_a_date': '{column}：“{value}”不是日期（请用 YYYY-MM-DD）',
+  'code.import_errors.not_whole_number': '{column}：“{value}”不是整数件数',
+  'code.import_errors.order_fields_differ': '订单 {order_no} / {style_no}：第 {other_row} 行的订单信息或日期与本行不同',
+  'code.import_errors.colour_twice': '订单 {order_no} / {style_no}：颜色“{colour}”在第 {other_row} 行重复',
+  'code.import_errors.not_saved': '订单 {order_no} / {style_no} 未能保存：{detail}',
 
   // REST errors by their stable code (server/src/serve.rs, codes).
   'rest.invalid_request': '请求被拒绝：{detail}',

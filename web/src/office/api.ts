@@ -95,6 +95,14 @@ export interface DefectPareto {
   defects: { description: string; class: 'critical' | 'major' | 'minor'; qty: number }[];
 }
 
+/** A refused row of an imported sheet (`gendan_server::excel::RowError`). */
+export interface ImportRowError {
+  row: number;
+  message: string;
+  code?: string;
+  params?: Record<string, string>;
+}
+
 export interface TimelineEvent {
   at_ms: number;
   received_ms: number | null;
@@ -139,7 +147,8 @@ export interface Assignee {
 export interface ImportSummary {
   created: number;
   updated: number;
-  errors: { row: number; message: string }[];
+  /** Refused rows: the English, and a code with its values for the page to word. */
+  errors: ImportRowError[];
 }
 
 export interface RecordAnswer {

@@ -3,11 +3,11 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 
-import { fmtDate, t, type MessageKey } from '../i18n';
+import { fmtDate, lang, t, type MessageKey } from '../i18n';
 import { errorText } from '../i18n/errors';
 import { useEngine } from '../ui/common';
 import { codeLabel, tOr } from '../i18n/labels';
-import { OfficeApi, type Gate, type Summary } from './api';
+import { OfficeApi, type Gate, type ImportRowError, type Summary } from './api';
 
 export function useOfficeApi(): OfficeApi {
   const engine = useEngine();
@@ -198,6 +198,17 @@ export function activityText(code: string | undefined, params: Record<string, st
   if (p.kind) p.kind = codeLabel(code.startsWith('packaging') ? 'packaging_kinds' : 'handover_kinds', p.kind);
   if (p.round) p.round = codeLabel('sample_rounds', p.round);
   return tOr(`code.activities.${code}`, english, p);
+}
+
+/**
+ * Why a row of an imported sheet was refused, in the interface's language (the column by
+ * its header in that language); the server's English for a code this app does not know.
+ */
+export function importRowText(e: ImportRowError): string {
+  if (!e.code) return e.message;
+  const p: Record<string, string> = { ...e.params };
+  if (lang() !== 'zh-CN' && p.column_en) p.column = p.column_en;
+  return tOr(`code.import_errors.${e.code}`, e.message, p);
 }
 
 /** What a timeline event did, in words; an operation without a message shows its code. */

@@ -7,7 +7,7 @@ import { Section, run } from '../ui/common';
 import { useState } from 'preact/hooks';
 import type { Dashboard as Data, ImportSummary, OfficeApi } from './api';
 import { LateChart, ParetoChart } from './chart';
-import { LoadState, OrderLink, RiskChip, SummaryTable, gateText, recordHref, useLoad, useOfficeApi } from './common';
+import { LoadState, OrderLink, RiskChip, SummaryTable, gateText, importRowText, recordHref, useLoad, useOfficeApi } from './common';
 
 /** Downloads the order tracking sheet, headers in the interface's language. */
 async function download(api: OfficeApi): Promise<void> {
@@ -53,8 +53,10 @@ function Upload({ api, onDone }: { api: OfficeApi; onDone: () => void }) {
           </p>
           {summary.errors.length > 0 && (
             <ul class="reasons">
-              {summary.errors.map((e) => (
-                <li key={e.row}>{t('dash.import_row', { row: e.row, message: e.message })}</li>
+              {summary.errors.map((e, i) => (
+                <li key={i} data-code={e.code}>
+                  {t('dash.import_row', { row: e.row, message: importRowText(e) })}
+                </li>
               ))}
             </ul>
           )}

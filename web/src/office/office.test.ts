@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ApiError } from '../api';
 import { parseRoute } from '../ui/app';
 import { OfficeApi, isOffice } from './api';
-import { activityText } from './common';
+import { activityText, importRowText } from './common';
 import { createBody, dateInputMs } from './create';
 import { fmtDate, setLang } from '../i18n';
 
@@ -115,5 +115,37 @@ describe('activity entries', () => {
     expect(activityText('', {}, 'line l1 added')).toBe('line l1 added');
     expect(activityText(undefined, undefined, 'line l1 added')).toBe('line l1 added');
     expect(activityText('something_new', { id: 'x' }, 'something new happened')).toBe('something new happened');
+  });
+});
+
+describe('refused rows of an imported sheet', () => {
+  afterEach(() => setLang('en'));
+
+  const bad = {
+    row: 7,
+    message: '交货期: "next week" is not a date (use YYYY-MM-DD)',
+    code: 'not_a_date',
+    params: { column: '交货期', column_en: 'Delivery date', value: 'next week' },
+  };
+
+  it('are worded in the interface language, the column by its header in that language', () => {
+    setLang('zh-CN');
+    expect(importRowText(bad)).toBe('交货期：“next week”不是日期（请用 YYYY-MM-DD）');
+    setLang('en');
+    expect(importRowText(bad)).toBe('Delivery date: “next week” is not a date (use YYYY-MM-DD)');
+    setLang('zh-CN');
+    const twice = {
+      row: 2,
+      message: 'row 3: colour "navy" appears twice for this order',
+      code: 'colour_twice',
+      params: { order_no: 'SO-1', style_no: 'ST-1', other_row: '3', colour: 'navy' },
+    };
+    expect(importRowText(twice)).toBe('订单 SO-1 / ST-1：颜色“navy”在第 3 行重复');
+  });
+
+  it('show the English the server sent for a code this app does not know, or none', () => {
+    setLang('zh-CN');
+    expect(importRowText({ row: 3, message: 'something new' })).toBe('something new');
+    expect(importRowText({ ...bad, code: 'brand_new' })).toBe(bad.message);
   });
 });
