@@ -622,9 +622,9 @@ pub fn check_sign_offs(
             ));
             problems
         }
-        RecordType::PurchaseOrder if touches(&["signatures"]) => {
+        RecordType::PurchaseOrder if touches(&["signatures", "corrections"]) => {
             let (was, now) = was_and_now::<purchase_order::PurchaseOrder>(after, before)?;
-            check_new_sign_offs(
+            let mut problems = check_new_sign_offs(
                 "signatures",
                 &was.signatures,
                 &now.signatures,
@@ -632,7 +632,11 @@ pub fn check_sign_offs(
                 &roles,
                 purchase_order::signature_titles,
                 |slot| slot == purchase_order::SALES_SIGNATURE,
-            )
+            );
+            problems.extend(purchase_order::correction_problems(
+                &was, &now, &p.user, &roles,
+            ));
+            problems
         }
         _ => Vec::new(),
     };
@@ -1638,16 +1642,39 @@ mod tests {
             sign_check(&gm, &signed, po_sign("general_manager", "gm")),
             Ok(())
         );
-        // Returning the PO for correction removes sales' signature: allowed.
-        assert_eq!(
-            sign_check(&merch, &signed, |r| {
+        // Sales returns the PO for correction, which removes sales' signature; nobody else
+        // may, and nobody under another's name.
+        let return_as = |user: &'static str| {
+            move |r: &mut Record| {
                 purchase_order::apply(
                     r,
                     &PurchaseOrderOp::ReturnForCorrection {
                         id: "c1".into(),
                         comment: "carton size".into(),
                     },
-                    &EditContext::new("merch", 7),
+                    &EditContext::new(user, 7),
+                )
+                .unwrap();
+            }
+        };
+        assert_eq!(sign_check(&sales, &signed, return_as("sales")), Ok(()));
+        assert_eq!(sign_check(&rep, &signed, return_as("rep")), Ok(()));
+        let err = sign_check(&merch, &signed, return_as("merch")).unwrap_err();
+        assert_eq!(err[0].code, "po.correction_by_sales", "{err:?}");
+        assert_eq!(err[0].field, "corrections.c1");
+        assert_eq!(err[0].params["titles"], "sales_rep, sales");
+        assert_eq!(err[0].params["held"], "merchandiser");
+        let err = sign_check(&rep, &signed, return_as("sales")).unwrap_err();
+        assert_eq!(err[0].code, "sign_off.not_own", "{err:?}");
+        // Resolving a correction is the merchandiser's, with no title needed.
+        let mut returned = signed.clone();
+        return_as("sales")(&mut returned);
+        assert_eq!(
+            sign_check(&merch, &returned, |r| {
+                purchase_order::apply(
+                    r,
+                    &PurchaseOrderOp::ResolveCorrection { id: "c1".into() },
+                    &EditContext::new("merch", 8),
                 )
                 .unwrap();
             }),

@@ -253,6 +253,53 @@ pub fn signature_titles(slot: &str) -> Vec<String> {
     }
 }
 
+/// Who may return a PO for correction: whoever may make its sales signature (the sales
+/// representative checks the PO and returns it to the merchandiser when it is wrong: 如合同有
+/// 误，需返回跟单员修改), under their own name. Looks only at corrections new since `was`.
+pub fn correction_problems(
+    was: &PurchaseOrder,
+    now: &PurchaseOrder,
+    user: &str,
+    roles: &[&str],
+) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let allowed = signature_titles(SALES_SIGNATURE);
+    for (id, c) in &now.corrections {
+        if was.corrections.contains_key(id) {
+            continue;
+        }
+        let path = format!("corrections.{id}");
+        if !roles.iter().any(|r| allowed.iter().any(|a| a == r)) {
+            problems.push(
+                Problem::new(
+                    path.clone(),
+                    format!(
+                        "only sales returns a PO for correction: it needs the job title {}; you hold: {}",
+                        allowed.join(" or "),
+                        crate::access::roles_text(roles)
+                    ),
+                )
+                .with_code("po.correction_by_sales")
+                .with_param("titles", allowed.join(", "))
+                .with_param("held", crate::access::roles_text(roles)),
+            );
+        }
+        if c.by != user {
+            problems.push(
+                Problem::new(
+                    path,
+                    format!(
+                        "is asked as {:?}: a correction is asked only under your own name",
+                        c.by
+                    ),
+                )
+                .with_code("sign_off.not_own"),
+            );
+        }
+    }
+    problems
+}
+
 /// Everything that stops the PO's release apart from the payment gate: signatures and the
 /// attachments every PO must carry.
 pub fn release_problems(po: &PurchaseOrder) -> Vec<Problem> {

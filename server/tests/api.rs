@@ -2059,6 +2059,38 @@ async fn deposits_and_sign_offs_are_made_by_the_job_title_they_need() {
         "{}",
         refused.error()
     );
+    // Returning the PO for correction is sales' too: the merchandiser is refused (and the
+    // sales signature stays), the sales representative may.
+    let correction = json!({"op": "return_for_correction", "id": "c1", "comment": "carton size"});
+    let refused = s.post(&po_ops, &merch, correction.clone()).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.error());
+    assert_eq!(
+        refused.json()["problems"][0]["code"],
+        "po.correction_by_sales",
+        "{}",
+        refused.error()
+    );
+    let read = s.get(&format!("/api/v1/records/{po}"), &merch).await.json();
+    assert!(
+        read["view"]["record"]["signatures"]["sales"].is_object(),
+        "{read}"
+    );
+    let returned = s.post(&po_ops, &rep, correction).await;
+    assert_eq!(returned.status, StatusCode::OK, "{}", returned.error());
+    let read = s.get(&format!("/api/v1/records/{po}"), &merch).await.json();
+    assert!(
+        read["view"]["record"]["signatures"]["sales"].is_null(),
+        "{read}"
+    );
+    assert_eq!(read["view"]["record"]["corrections"]["c1"]["by"], "rep1");
+    let resolved = s
+        .post(
+            &po_ops,
+            &merch,
+            json!({"op": "resolve_correction", "id": "c1"}),
+        )
+        .await;
+    assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.error());
 }
 
 /// A device over the sync service, driven through the service's own handle (no socket).

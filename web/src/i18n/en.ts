@@ -507,6 +507,7 @@ export const en = {
   'err.sign_off_not_own': 'A sign-off is made only under your own name: {slot}.',
   'err.sign_off_removed': '{slot} is signed; a sign-off is never removed.',
   'err.deposit_finance_only': 'Only finance confirms the deposit: it needs the job title {titles}.',
+  'err.po_correction_by_sales': 'Only sales returns a PO for correction: it needs {titles} (you hold: {held}).',
   'err.bad_department': '{field} must be 1 to {max} characters of a-z, 0-9 and _ (e.g. finance): its head signs with the job title <department>_manager.',
   'errfield.department': 'The department',
   'errfield.other': 'Field “{path}”',

@@ -229,6 +229,19 @@ describe('sign-off refusals name the slot and the job title it needs', () => {
     expect(errorText(e)).toBe('This change is not allowed: Only finance confirms the deposit: it needs the job title Finance.');
   });
 
+  it('po.correction_by_sales: only sales returns a PO for correction', () => {
+    const e = refused({
+      field: 'corrections.c1',
+      message: 'only sales returns a PO for correction: it needs the job title sales_rep or sales; you hold: merchandiser',
+      code: 'po.correction_by_sales',
+      params: { titles: 'sales_rep, sales', held: 'merchandiser' },
+    });
+    setLang('zh-CN');
+    expect(errorText(e)).toBe('不允许此修改：采购合同只能由业务员退回修改：需要业务员（您的职务：跟单员）。');
+    setLang('en');
+    expect(errorText(e)).toMatch(/^This change is not allowed: Only sales returns a PO for correction: it needs .+ \(you hold: Merchandiser\)\.$/);
+  });
+
   it('several problems of one refusal are each said', () => {
     setLang('zh-CN');
     const e = refused(

@@ -57,6 +57,7 @@ const PROBLEM_KEYS: Record<string, MessageKey> = {
   'sign_off.not_own': 'err.sign_off_not_own',
   'sign_off.removed': 'err.sign_off_removed',
   'deposit.finance_only': 'err.deposit_finance_only',
+  'po.correction_by_sales': 'err.po_correction_by_sales',
   bad_department: 'err.bad_department',
 };
 
@@ -124,7 +125,7 @@ function signOffParams(p: CoreProblem): Record<string, string> {
 export function problemText(p: CoreProblem): string {
   let key = p.code ? PROBLEM_KEYS[p.code] : undefined;
   const field = fieldLabel(p.field);
-  if (p.code?.startsWith('sign_off.') || p.code === 'deposit.finance_only') {
+  if (p.code?.startsWith('sign_off.') || p.code === 'deposit.finance_only' || p.code === 'po.correction_by_sales') {
     // A slot nobody may sign (an unknown key) names no titles.
     if (p.code === 'sign_off.title_required' && titleCodes(p.params?.titles).length === 0) key = 'err.sign_off_unknown_slot';
     if (key) return t(key, { ...signOffParams(p), field });

@@ -509,6 +509,7 @@ export const zhCN: Record<keyof typeof en, string> = {
   'err.sign_off_not_own': '只能以本人名义签字：{slot}。',
   'err.sign_off_removed': '{slot}已签字，签字不能撤销。',
   'err.deposit_finance_only': '定金只能由财务确认：需要职务“{titles}”。',
+  'err.po_correction_by_sales': '采购合同只能由业务员退回修改：需要{titles}（您的职务：{held}）。',
   'err.bad_department': '{field}须为 1 至 {max} 个字符，只能用 a-z、0-9 和 _（如 finance）：部门负责人以职务“<部门>_manager”签字。',
   'errfield.department': '部门',
   'errfield.other': '字段“{path}”',
