@@ -2574,3 +2574,66 @@ async fn moving_a_user_refuses_bad_input_and_keeps_an_administrator() {
         Role::Qc
     );
 }
+
+/// A connected device of a user moved to another factory: the service pushes the change
+/// of its index over the live connection, and the device may then pull the new factory's
+/// record and no longer the old one's.
+#[tokio::test]
+async fn a_live_device_sees_its_list_follow_a_move_to_another_factory() {
+    let s = server().await;
+    let merch = s.login("merch").await;
+    let admin = s.login("admin").await;
+    let at_f1 = s.create(&merch, inspection("At F1", "F1", &[])).await;
+    let at_f2 = s.create(&merch, inspection("At F2", "F2", &[])).await;
+    let principal = |s: &Server| {
+        s.state
+            .storage
+            .accounts
+            .get_user("factory1")
+            .unwrap()
+            .unwrap()
+            .principal()
+    };
+    let index = s.state.sync.ensure_index(principal(&s)).await.unwrap();
+    let mut dev = SyncDevice::connect(&s, "factory1", AutoCommit::new()).await;
+    assert!(!dev.sync(&s, index).await);
+    let listed = |dev: &SyncDevice| {
+        let mut ids = gendan_core::summary::index_ids(&dev.doc);
+        ids.sort();
+        ids
+    };
+    assert_eq!(listed(&dev), std::slice::from_ref(&at_f1));
+
+    let moved = s
+        .post(
+            "/api/v1/users/factory1/scope",
+            &admin,
+            json!({ "role": "factory", "factory": "F2" }),
+        )
+        .await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.error());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while listed(&dev) != std::slice::from_ref(&at_f2) {
+        assert!(
+            Instant::now() < deadline,
+            "the device's index lists {:?}",
+            listed(&dev)
+        );
+        dev.sync(&s, index).await;
+    }
+    // The records themselves follow the account: F2's comes, F1's is answered as a record
+    // that does not exist.
+    let mut reader = SyncDevice::connect(&s, "factory1", AutoCommit::new()).await;
+    assert!(!reader.sync(&s, at_f2.parse().unwrap()).await);
+    assert_eq!(
+        gendan_core::record::read_header(&reader.doc).map(|h| h.factory),
+        Some("F2".to_string())
+    );
+    let mut old = SyncDevice::connect(&s, "factory1", AutoCommit::new()).await;
+    old.sync(&s, at_f1.parse().unwrap()).await;
+    assert_eq!(gendan_core::record::read_header(&old.doc), None);
+    assert!(
+        old.doc.get_heads().is_empty(),
+        "nothing of F1's record came"
+    );
+}
