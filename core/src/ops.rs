@@ -188,15 +188,20 @@ mod tests {
         EditContext::new("merch", at)
     }
 
-    #[wasm_bindgen_test(unsupported = test)]
-    fn new_order_operations_go_through_json() {
-        let mut o = create_json(
+    /// Order SO-1 (delivery 2026-11-27), made by `merch`.
+    fn order_so1() -> Record {
+        create_json(
             RecordType::Order,
             r#"{"order_no": "SO-1", "delivery_ms": 1795744800000}"#,
             actor_from_bytes(&[1; 16]),
             &ctx(1),
         )
-        .unwrap();
+        .unwrap()
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn new_order_operations_go_through_json() {
+        let mut o = order_so1();
         for (i, op) in [
             r#"{"op": "plan_backwards"}"#,
             r#"{"op": "add_handover_item", "id": "f1", "kind": "file", "contract_no": "SO-1"}"#,
@@ -229,13 +234,7 @@ mod tests {
 
     #[wasm_bindgen_test(unsupported = test)]
     fn each_activity_entry_keeps_a_code_its_values_and_the_english() {
-        let mut o = create_json(
-            RecordType::Order,
-            r#"{"order_no": "SO-1", "delivery_ms": 1795744800000}"#,
-            actor_from_bytes(&[1; 16]),
-            &ctx(1),
-        )
-        .unwrap();
+        let mut o = order_so1();
         let ops = [
             r#"{"op": "plan_backwards"}"#,
             r#"{"op": "replan_milestone", "id": "ex_factory", "planned_ms": 1795000000000}"#,
@@ -325,13 +324,7 @@ mod tests {
 
     #[wasm_bindgen_test(unsupported = test)]
     fn two_edits_in_one_millisecond_keep_two_log_entries() {
-        let mut o = create_json(
-            RecordType::Order,
-            r#"{"order_no": "SO-1", "delivery_ms": 1795744800000}"#,
-            actor_from_bytes(&[1; 16]),
-            &ctx(1),
-        )
-        .unwrap();
+        let mut o = order_so1();
         // Each edit sets another delivery date, so each log entry says which edit it was.
         let note = |n: &str| {
             let ms = n[1..].parse::<i64>().unwrap() + 1_795_744_800_000;

@@ -805,23 +805,7 @@ impl Loop {
             }
         }
         if !edits.is_empty() {
-            let actor = self.actor.clone();
-            let edited = self.hub.edit_local(index, &actor, |idx| {
-                for (key, put) in &edits {
-                    match put {
-                        Some(s) => summary::index_put(idx, key, s),
-                        None => summary::index_remove(idx, key),
-                    }
-                    .map_err(|e| e.to_string())?;
-                }
-                idx.commit_with(
-                    automerge::transaction::CommitOptions::default()
-                        .with_message("server: scope changed")
-                        .with_time(now_ms() / 1000),
-                );
-                Ok::<(), String>(())
-            });
-            edited.unwrap_or_else(|| Err(format!("index {index} is not loaded")))?;
+            self.edit_index(index, &edits, "server: scope changed")?;
             for (key, put) in &edits {
                 let Ok(doc) = key.parse::<DocumentId>() else {
                     continue;
@@ -996,27 +980,38 @@ impl Loop {
     /// it: a push of many records is a few changes of each index, not one per record (each
     /// change is kept in the index's history and in the store, and fanned out).
     fn write_index_edits(&mut self, edits: IndexEdits) {
-        let actor = self.actor.clone();
         for (index, entries) in edits {
-            let edited = self.hub.edit_local(index, &actor, |idx| {
-                for (key, summary) in &entries {
-                    match summary {
-                        Some(s) => summary::index_put(idx, key, s),
-                        None => summary::index_remove(idx, key),
-                    }
-                    .map_err(|e| e.to_string())?;
-                }
-                idx.commit_with(
-                    automerge::transaction::CommitOptions::default()
-                        .with_message("server: index")
-                        .with_time(now_ms() / 1000),
-                );
-                Ok::<(), String>(())
-            });
-            if let Some(Err(e)) = edited {
+            if let Err(e) = self.edit_index(index, &entries, "server: index") {
                 tracing::error!(%index, error = %e, "writing index entries failed");
             }
         }
+    }
+
+    /// Puts (`Some`) or removes (`None`) `entries` of the loaded index document `index` in
+    /// place, as one change with `message`.
+    fn edit_index(
+        &mut self,
+        index: DocumentId,
+        entries: &[(String, Option<Summary>)],
+        message: &str,
+    ) -> Result<(), String> {
+        let actor = self.actor.clone();
+        let edited = self.hub.edit_local(index, &actor, |idx| {
+            for (key, summary) in entries {
+                match summary {
+                    Some(s) => summary::index_put(idx, key, s),
+                    None => summary::index_remove(idx, key),
+                }
+                .map_err(|e| e.to_string())?;
+            }
+            idx.commit_with(
+                automerge::transaction::CommitOptions::default()
+                    .with_message(message)
+                    .with_time(now_ms() / 1000),
+            );
+            Ok::<(), String>(())
+        });
+        edited.unwrap_or_else(|| Err(format!("index {index} is not loaded")))
     }
 
     fn update_catalog(

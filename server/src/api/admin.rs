@@ -41,6 +41,12 @@ fn account_error(e: AccountError) -> ApiError {
     }
 }
 
+/// A role named in a request body; 400 naming the roles there are otherwise.
+fn parse_role(role: &str) -> Result<Role, ApiError> {
+    role.parse()
+        .map_err(|e: gendan_core::common::UnknownValue| ApiError::bad_request(format!("role: {e}")))
+}
+
 /// `GET /users`: `{"items": [user…]}` by username.
 pub async fn list_users(
     State(state): State<AppState>,
@@ -85,12 +91,7 @@ pub async fn add_user(
         body,
         "{\"username\", \"password\", \"role\", \"display_name\", \"factory\", \"warehouse\", \"titles\"}",
     )?;
-    let role: Role = body
-        .role
-        .parse()
-        .map_err(|e: gendan_core::common::UnknownValue| {
-            ApiError::bad_request(format!("role: {e}"))
-        })?;
+    let role = parse_role(&body.role)?;
     let new = NewUser {
         username: body.username,
         password: body.password,
@@ -223,11 +224,7 @@ pub async fn set_scope(
         body,
         "{\"role\": \"qc\", \"factory\": null, \"warehouse\": null}",
     )?;
-    let role: Role = role
-        .parse()
-        .map_err(|e: gendan_core::common::UnknownValue| {
-            ApiError::bad_request(format!("role: {e}"))
-        })?;
+    let role = parse_role(&role)?;
     let user = state
         .storage
         .accounts
