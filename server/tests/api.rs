@@ -257,17 +257,25 @@ impl Server {
         gendan_core::summary::index_ids(&self.index_doc_of(user).await)
     }
 
-    /// `user`'s index document as stored.
-    async fn index_doc_of(&self, user: &str) -> AutoCommit {
-        let principal = self
-            .state
+    /// `user`'s account as the access rules see it now.
+    fn principal(&self, user: &str) -> gendan_core::access::Principal {
+        self.state
             .storage
             .accounts
             .get_user(user)
             .unwrap()
             .unwrap()
-            .principal();
-        let index = self.state.sync.ensure_index(principal).await.unwrap();
+            .principal()
+    }
+
+    /// `user`'s index document as stored.
+    async fn index_doc_of(&self, user: &str) -> AutoCommit {
+        let index = self
+            .state
+            .sync
+            .ensure_index(self.principal(user))
+            .await
+            .unwrap();
         let bytes = self
             .state
             .storage
@@ -2105,15 +2113,7 @@ struct SyncDevice {
 impl SyncDevice {
     async fn connect(s: &Server, user: &str, doc: AutoCommit) -> Self {
         use gendan_core::protocol::{Message, PeerMetadata, encode};
-        let principal = s
-            .state
-            .storage
-            .accounts
-            .get_user(user)
-            .unwrap()
-            .unwrap()
-            .principal();
-        let (conn, rx) = s.state.sync.connect(principal).await.unwrap();
+        let (conn, rx) = s.state.sync.connect(s.principal(user)).await.unwrap();
         let mut dev = SyncDevice {
             conn,
             rx,
@@ -2462,15 +2462,7 @@ async fn a_scope_changed_while_the_server_was_down_applies_at_the_next_login() {
     // Nothing changes until the clerk's device asks for its index (at login or `me`).
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(stored_index_of(&s, "clerk1"), Vec::<String>::new());
-    let principal = s
-        .state
-        .storage
-        .accounts
-        .get_user("clerk1")
-        .unwrap()
-        .unwrap()
-        .principal();
-    restarted.ensure_index(principal).await.unwrap();
+    restarted.ensure_index(s.principal("clerk1")).await.unwrap();
     assert_eq!(stored_index_of(&s, "clerk1"), [clerk_count]);
     restarted.shutdown().await;
 }
@@ -2585,16 +2577,12 @@ async fn a_live_device_sees_its_list_follow_a_move_to_another_factory() {
     let admin = s.login("admin").await;
     let at_f1 = s.create(&merch, inspection("At F1", "F1", &[])).await;
     let at_f2 = s.create(&merch, inspection("At F2", "F2", &[])).await;
-    let principal = |s: &Server| {
-        s.state
-            .storage
-            .accounts
-            .get_user("factory1")
-            .unwrap()
-            .unwrap()
-            .principal()
-    };
-    let index = s.state.sync.ensure_index(principal(&s)).await.unwrap();
+    let index = s
+        .state
+        .sync
+        .ensure_index(s.principal("factory1"))
+        .await
+        .unwrap();
     let mut dev = SyncDevice::connect(&s, "factory1", AutoCommit::new()).await;
     assert!(!dev.sync(&s, index).await);
     let listed = |dev: &SyncDevice| {
